@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+/** `countersign` command line: serve, check-config, keys, verify-store. */
+import { Command } from 'commander';
+import { isMirrorError } from '../errors.js';
+import { checkConfig } from './check-config.js';
+import { configPath } from './config-path.js';
+import { registerKeysCommands } from './keys-command.js';
+import { serve } from './serve.js';
+import { verifyStoreCommand } from './verify-store-command.js';
+
+const program = new Command()
+  .name('countersign')
+  .description('A caching mirror for package registries that verifies upstream signatures and re-signs with your keys')
+  .option('-c, --config <file>', 'configuration file (default: $COUNTERSIGN_CONFIG or config/default.yaml)');
+
+const cfg = (): string => configPath(program.opts<{ config?: string }>().config);
+
+program.command('serve').description('start the mirror').action(async () => serve(cfg()));
+
+program
+  .command('check-config')
+  .argument('[file]', 'configuration file to validate')
+  .description('validate a configuration file the way serve does')
+  .action(async (file?: string) => checkConfig(file ?? cfg()));
+
+program
+  .command('verify-store')
+  .description('re-hash every blob and report corrupt, missing, partial and orphaned ones')
+  .option('--repair', 'evict corrupt blobs and remove orphans and partial files', false)
+  .option('--json', 'print the report as JSON', false)
+  .action(async (opts: { repair: boolean; json: boolean }) => {
+    process.exitCode = await verifyStoreCommand(cfg(), opts);
+  });
+
+registerKeysCommands(program, cfg);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`countersign: ${isMirrorError(err) || err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 2;
+});

@@ -1,0 +1,93 @@
+/**
+ * The configuration schema (DESIGN.md §3). Strict everywhere: an unknown key is an error,
+ * because a misspelt `verify:` silently ignored is a security hole.
+ */
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${String(v)}" is not a duration (use e.g. 30s, 5m, 1h, 7d)` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const byteSize = z.union([z.number().int().positive(), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'number') return v;
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|TiB)?$/.exec(v.trim());
+  if (!m) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a size (use e.g. 512MiB, 10GiB)` });
+    return z.NEVER;
+  }
+  const unit = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 }[m[2] ?? 'B']!;
+  return Math.round(Number(m[1]) * unit);
+});
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const RESERVED_NAMES = new Set(['-', 'v2']);
+
+export const repositorySchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be lowercase letters, digits, ".", "_" or "-", starting with a letter or digit')
+    .refine((n) => !RESERVED_NAMES.has(n), 'is reserved for the mirror'),
+  format: z.string().min(1),
+  upstream: z.string().min(1),
+  verify: z.enum(['require', 'warn', 'off']).default('require'),
+  trust: z.record(z.string(), z.unknown()).default({}),
+  metadataTtl: duration.default(300_000),
+  maxObjectSize: byteSize.optional(),
+  credentials: z
+    .strictObject({ username: z.string().optional(), password: z.string().optional(), token: z.string().optional() })
+    .optional(),
+  timeouts: z
+    .strictObject({ connect: duration.optional(), headers: duration.optional(), body: duration.optional() })
+    .optional(),
+  retries: z.number().int().min(0).max(10).default(2),
+});
+
+export const configSchema = z.strictObject({
+  listen: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: port.default(8080),
+      https: z
+        .strictObject({
+          port,
+          cert: z.string().optional(),
+          key: z.string().optional(),
+          hosts: z.array(z.string()).default(['localhost', '127.0.0.1']),
+        })
+        .refine((h) => (h.cert === undefined) === (h.key === undefined), 'cert and key must be given together')
+        .optional(),
+    })
+    .prefault({}),
+  publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+  dataDir: z.string().default('./data'),
+  offline: z.boolean().default(false),
+  log: z
+    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+    .prefault({}),
+  keys: z
+    .strictObject({
+      openpgp: z.enum(['rsa4096', 'ed25519']).default('rsa4096'),
+      ecdsaCurve: z.enum(['P-224', 'P-256', 'P-384', 'P-521']).default('P-256'),
+      rsaKeyName: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/).optional(),
+      identity: z.string().default('Countersign mirror'),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      maxObjectSize: byteSize.default(8 * 1024 ** 3),
+      memoryCache: byteSize.default(64 * 1024 ** 2),
+    })
+    .prefault({}),
+  repositories: z.array(repositorySchema).default([]),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type RepositoryConfigParsed = z.output<typeof repositorySchema>;

@@ -1,0 +1,201 @@
+/**
+ * One configured repository: classify the path, then serve from the store, the upstream
+ * (one flight per object however many clients wait), or a derived signature view.
+ */
+import type { RepositoryConfig } from '../config/load-config.js';
+import { isMirrorError, MirrorError, redactUrl } from '../errors.js';
+import type { Classified, FormatRepository, VerifyContext } from '../formats/types.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Store } from '../store/open-store.js';
+import type { ObjectEntry } from '../store/types.js';
+import { SingleFlight } from '../upstream/single-flight.js';
+import type { UpstreamClient } from '../upstream/upstream-client.js';
+import type { DerivedSignatures } from './derived-signatures.js';
+import type { Served, StaleReason } from './served.js';
+import { verifyObject } from './verify-object.js';
+
+const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+/** Failures after which a cached copy is better than an error. */
+const STALE_FALLBACK_CODES = new Set(['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'UPSTREAM_BAD_STATUS', 'UPSTREAM_TRUNCATED', 'UPSTREAM_TOO_MANY_REDIRECTS']);
+
+export interface MirrorRepositoryDeps {
+  store: Store;
+  signatures: DerivedSignatures;
+  metrics: Metrics;
+  log: Logger;
+  offline: boolean;
+}
+
+export class MirrorRepository {
+  readonly config: RepositoryConfig;
+  readonly format: FormatRepository;
+  readonly #upstream: UpstreamClient | undefined;
+  readonly #deps: MirrorRepositoryDeps;
+  readonly #flights = new SingleFlight<string, Served>();
+  readonly #log: Logger;
+
+  constructor(config: RepositoryConfig, format: FormatRepository, upstream: UpstreamClient | undefined, deps: MirrorRepositoryDeps) {
+    this.config = config;
+    this.format = format;
+    this.#upstream = upstream;
+    this.#deps = deps;
+    this.#log = deps.log.child({ repo: config.name, format: config.format });
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  async serve(path: string): Promise<Served> {
+    const c = this.format.classify(path);
+    switch (c.kind) {
+      case 'object':
+        return this.fetchObject(c.path, c.mutable, c.contentType);
+      case 'signature': {
+        const subject = this.format.classify(c.of);
+        if (subject.kind !== 'object') throw this.#notFound(path, `${c.of} is not an object this repository serves`);
+        const obj = await this.fetchObject(subject.path, subject.mutable, subject.contentType);
+        const sig = await this.#deps.signatures.get(this.name, subject.path, c.scheme, obj.sha256);
+        return { sha256: sig.sha256, size: sig.bytes.byteLength, contentType: c.contentType, bytes: sig.bytes, cache: obj.cache, ...(obj.stale ? { stale: obj.stale } : {}) };
+      }
+      case 'not-found':
+        throw this.#notFound(path, c.reason);
+      default:
+        return assertNever(c);
+    }
+  }
+
+  /** Serves an object from the store when fresh, else from the upstream through verification. */
+  async fetchObject(path: string, mutable: boolean, contentType?: string): Promise<Served> {
+    const entry = this.#deps.store.index.getObject(this.name, path);
+    if (entry && (await this.#blobPresent(entry))) {
+      const fresh = !entry.mutable || Date.now() - entry.checkedAt < this.config.metadataTtlMs;
+      if (fresh) return this.#served(entry, 'hit');
+      if (this.#deps.offline) return this.#served(entry, 'offline', 'offline');
+    } else if (this.#deps.offline) {
+      this.#count('offline');
+      throw new MirrorError('OFFLINE_MISS', `The mirror is offline and ${path} is not cached`, { repository: this.name, object: path });
+    }
+    return this.#flights.run(path, () => this.#refresh(path, mutable, contentType));
+  }
+
+  async #refresh(path: string, mutable: boolean, contentType: string | undefined): Promise<Served> {
+    const { index } = this.#deps.store;
+    // Another flight may have finished between our lookup and this one starting.
+    const entry = index.getObject(this.name, path);
+    if (entry && entry.mutable && Date.now() - entry.checkedAt < this.config.metadataTtlMs && (await this.#blobPresent(entry))) {
+      return this.#served(entry, 'hit');
+    }
+    const usable = entry && (await this.#blobPresent(entry)) ? entry : undefined;
+    try {
+      return await this.#fetchAndVerify(path, mutable, contentType, usable);
+    } catch (err) {
+      if (usable && isMirrorError(err) && STALE_FALLBACK_CODES.has(err.code)) {
+        this.#log.warn({ code: err.code, object: path, err: err.message }, 'upstream failed; serving the cached copy stale');
+        return this.#served(usable, 'stale', 'upstream-unavailable');
+      }
+      throw err;
+    }
+  }
+
+  async #fetchAndVerify(path: string, mutable: boolean, contentType: string | undefined, entry: ObjectEntry | undefined): Promise<Served> {
+    const upstream = this.#requireUpstream(path);
+    const { index, blobs } = this.#deps.store;
+    const validators = entry ? { etag: entry.etag, lastModified: entry.lastModified } : undefined;
+    const result = await upstream.fetch({ path, validators, maxBytes: this.config.maxObjectSize }, () => blobs.createTemp());
+    switch (result.kind) {
+      case 'absent':
+        throw new MirrorError('UPSTREAM_NOT_FOUND', `The upstream has no ${path} (HTTP ${result.status})`, { repository: this.name, object: path });
+      case 'not-modified':
+        if (!entry) throw new MirrorError('UPSTREAM_BAD_STATUS', `The upstream answered 304 to an unconditional request for ${path}`, { repository: this.name, object: path });
+        index.touchObject(this.name, path, Date.now(), { etag: result.etag, lastModified: result.lastModified });
+        return this.#served(entry, 'revalidated');
+      case 'fetched':
+        break;
+      default:
+        return assertNever(result);
+    }
+    const temp = result.body;
+    try {
+      const stat = await temp.finish();
+      const verification = await verifyObject({
+        repository: this.name, path, mode: this.config.verify, format: this.format, ctx: this.#verifyContext(), temp, stat, index,
+      });
+      if (!verification.ok) {
+        this.#deps.metrics.verificationFailures.inc({ repository: this.name, code: verification.code });
+        this.#log.error({ code: verification.code, object: path, upstream: redactUrl(result.url), sha256: stat.sha256 }, verification.reason);
+        if (entry) {
+          this.#log.warn({ object: path, sha256: entry.sha256 }, 'serving the previously verified copy');
+          return this.#served(entry, 'stale', 'verification-failed');
+        }
+        throw new MirrorError(verification.code, `Refused ${path}: ${verification.reason}`, { repository: this.name, object: path, upstream: redactUrl(result.url) });
+      }
+      if (verification.record.status === 'unverified' && this.config.verify === 'warn') {
+        this.#log.warn({ code: 'VERIFICATION_FAILED', object: path, reason: verification.record.reason }, 'serving unverified upstream bytes (verify: warn)');
+      }
+      await temp.commit();
+      const stored: ObjectEntry = {
+        repository: this.name,
+        path,
+        sha256: stat.sha256,
+        size: stat.size,
+        contentType: contentType ?? result.contentType,
+        etag: result.etag,
+        lastModified: result.lastModified,
+        checkedAt: Date.now(),
+        mutable,
+        verification: verification.record,
+      };
+      index.putObject(stored);
+      return this.#served(stored, 'miss');
+    } finally {
+      await temp.abort();
+    }
+  }
+
+  #verifyContext(): VerifyContext {
+    return {
+      repository: this.name,
+      fetchAuxiliary: (auxPath, maxBytes) => this.#requireUpstream(auxPath).fetchSmall(auxPath, maxBytes),
+    };
+  }
+
+  #requireUpstream(path: string): UpstreamClient {
+    if (!this.#upstream) {
+      throw new MirrorError('OFFLINE_MISS', `The mirror is offline and ${path} is not cached`, { repository: this.name, object: path });
+    }
+    return this.#upstream;
+  }
+
+  async #blobPresent(entry: ObjectEntry): Promise<boolean> {
+    return this.#deps.store.blobs.has(entry.sha256);
+  }
+
+  #served(entry: ObjectEntry, cache: Served['cache'], stale?: StaleReason): Served {
+    this.#count(cache);
+    return {
+      sha256: entry.sha256,
+      size: entry.size,
+      contentType: entry.contentType ?? DEFAULT_CONTENT_TYPE,
+      cache,
+      verification: entry.verification,
+      ...(entry.lastModified ? { lastModified: entry.lastModified } : {}),
+      ...(stale ? { stale } : {}),
+    };
+  }
+
+  #count(result: string): void {
+    this.#deps.metrics.cache.inc({ repository: this.name, result });
+  }
+
+  #notFound(path: string, reason: string): MirrorError {
+    return new MirrorError('NOT_FOUND', `${path}: ${reason}`, { repository: this.name, object: path });
+  }
+}
+
+function assertNever(value: never): never {
+  throw new MirrorError('INTERNAL', `Unhandled case ${JSON.stringify(value)}`);
+}
+
+export type { Classified };

@@ -1,0 +1,18 @@
+import type { VerificationRecord } from '../store/types.js';
+
+export type CacheResult = 'hit' | 'miss' | 'revalidated' | 'stale' | 'offline';
+export type StaleReason = 'upstream-unavailable' | 'verification-failed' | 'offline';
+
+/** What the core hands the server to send: a stored blob, or bytes already in memory. */
+export interface Served {
+  sha256: string;
+  size: number;
+  contentType: string;
+  cache: CacheResult;
+  stale?: StaleReason;
+  verification?: VerificationRecord;
+  /** Present when the bytes are hot in memory (derived views); otherwise read the blob. */
+  bytes?: Buffer;
+  /** The upstream's Last-Modified, passed on to clients. */
+  lastModified?: string;
+}

@@ -1,0 +1,120 @@
+/**
+ * Builds the mirror without listening (tests drive it on port 0): store, keys, one
+ * MirrorRepository per configured repository, and the HTTP handler.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config/load-config.js';
+import { DerivedSignatures } from '../core/derived-signatures.js';
+import { MirrorRepository } from '../core/mirror-repository.js';
+import { MirrorError } from '../errors.js';
+import type { FormatAdapter } from '../formats/types.js';
+import { openKeyStore } from '../keys/key-store.js';
+import type { KeyStore } from '../keys/types.js';
+import type { Logger } from '../observability/logger.js';
+import { createMetrics, type Metrics } from '../observability/metrics.js';
+import { openStore, type Store } from '../store/open-store.js';
+import { sendError, toMirrorError } from './error-response.js';
+import { MIRROR_ENDPOINTS } from './mirror-endpoints.js';
+import { openRepositories, type SkippedRepository } from './open-repositories.js';
+import { parseSafePath } from './safe-path.js';
+import { sendServed } from './send-served.js';
+
+export interface App {
+  config: Config;
+  store: Store;
+  keys: KeyStore;
+  metrics: Metrics;
+  log: Logger;
+  repositories: MirrorRepository[];
+  skipped: SkippedRepository[];
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  listen(): Promise<{ server: Server; url: string }>;
+  close(): Promise<void>;
+}
+
+export async function buildApp(config: Config, opts: { formats: ReadonlyMap<string, FormatAdapter>; log: Logger; env?: NodeJS.ProcessEnv }): Promise<App> {
+  const { log } = opts;
+  const store = await openStore(config.dataDir, { memoryCacheBytes: config.limits.memoryCache });
+  const keys = await openKeyStore({
+    dir: `${config.dataDir}/keys`,
+    passphrase: (opts.env ?? process.env).COUNTERSIGN_KEY_PASSPHRASE || undefined,
+    options: config.keys,
+    logger: log,
+  });
+  const metrics = createMetrics();
+  const signatures = new DerivedSignatures(store, keys, metrics);
+  const { repositories, skipped, closeUpstreams } = await openRepositories(config, {
+    formats: opts.formats, env: opts.env ?? process.env, store, signatures, metrics, log,
+  });
+  const byName = new Map(repositories.map((r) => [r.name, r]));
+  const servers: Server[] = [];
+
+  const app: App = {
+    config, store, keys, metrics, log, repositories, skipped,
+    handle(req, res) {
+      void route(app, byName, req, res);
+    },
+    async listen() {
+      const server = createServer({ keepAlive: true }, app.handle);
+      server.keepAliveTimeout = 65_000;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.listen.port, config.listen.host, () => resolve());
+      });
+      servers.push(server);
+      const addr = server.address() as AddressInfo;
+      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      return { server, url: `http://${host}:${addr.port}` };
+    },
+    async close() {
+      await Promise.all(servers.map((s) => new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeIdleConnections();
+      })));
+      await closeUpstreams();
+      await store.close();
+    },
+  };
+  return app;
+}
+
+async function route(app: App, byName: Map<string, MirrorRepository>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = performance.now();
+  const reqId = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
+  res.setHeader('x-request-id', reqId);
+  const head = req.method === 'HEAD';
+  let repoName = '-';
+  let format = '-';
+  let bytes = 0;
+  try {
+    if (req.method !== 'GET' && !head) throw new MirrorError('METHOD_NOT_ALLOWED', `${req.method} is not allowed: the mirror is read-only`);
+    const { segments } = parseSafePath(req.url ?? '/');
+    const [first = '', ...rest] = segments;
+    if (first === '-') {
+      const endpoint = MIRROR_ENDPOINTS[rest[0] ?? ''];
+      if (!endpoint) throw new MirrorError('NOT_FOUND', `No mirror endpoint /-/${rest[0] ?? ''}`);
+      await endpoint(app, req, res, rest.slice(1));
+      return;
+    }
+    const repo = byName.get(first);
+    if (!repo) throw new MirrorError('REPOSITORY_NOT_FOUND', `No repository is configured under "${first}"`, { repository: first });
+    repoName = repo.name;
+    format = repo.config.format;
+    const served = await repo.serve(rest.join('/'));
+    bytes = await sendServed(req, res, served, app.store.blobs);
+  } catch (err) {
+    const e = toMirrorError(err);
+    if (e.status >= 500) app.log.error({ reqId, repo: repoName, code: e.code, err: e.message, cause: describeCause(e.cause) }, 'request failed');
+    sendError(res, e, head);
+  } finally {
+    app.metrics.requests.inc({ repository: repoName, format, status: String(res.statusCode) });
+    if (bytes > 0) app.metrics.bytesServed.inc({ repository: repoName }, bytes);
+    app.log.info({ reqId, repo: repoName, method: req.method, url: req.url, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request');
+  }
+}
+
+function describeCause(cause: unknown): string | undefined {
+  return cause instanceof Error ? `${cause.name}: ${cause.message}` : undefined;
+}

@@ -1,0 +1,22 @@
+import type { ServerResponse } from 'node:http';
+import { isMirrorError, MirrorError } from '../errors.js';
+
+export function toMirrorError(err: unknown): MirrorError {
+  if (isMirrorError(err)) return err;
+  return new MirrorError('INTERNAL', 'Internal error', {}, { cause: err });
+}
+
+/** JSON body naming repository, object and reason; never a stack or an internal path. */
+export function sendError(res: ServerResponse, err: MirrorError, head = false): void {
+  if (res.headersSent) {
+    res.destroy(err);
+    return;
+  }
+  const body = JSON.stringify(err.toJSON());
+  res.writeHead(err.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
+  res.end(head ? undefined : body);
+}

@@ -1,0 +1,44 @@
+/** The mirror's own endpoints under `/-/`: health, metrics and public keys. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MirrorError } from '../errors.js';
+import type { App } from './app.js';
+
+type Handler = (app: App, req: IncomingMessage, res: ServerResponse, rest: string[]) => Promise<void> | void;
+
+function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer, head: boolean): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-cache' });
+  res.end(head ? undefined : body);
+}
+
+const health: Handler = (app, req, res) => {
+  const body = {
+    status: 'ok',
+    offline: app.config.offline,
+    store: { kind: 'sqlite+fs', dataDir: app.config.dataDir },
+    keys: app.keys.list().filter((k) => k.status === 'active').map((k) => ({ id: k.id, kind: k.kind, algorithm: k.algorithm })),
+    repositories: app.repositories.map((r) => ({ name: r.name, format: r.config.format, verify: r.config.verify })),
+    skipped: app.skipped,
+  };
+  send(res, 200, 'application/json; charset=utf-8', JSON.stringify(body), req.method === 'HEAD');
+};
+
+const metrics: Handler = async (app, req, res) => {
+  send(res, 200, app.metrics.registry.contentType, await app.metrics.registry.metrics(), req.method === 'HEAD');
+};
+
+const keys: Handler = (app, req, res, rest) => {
+  const head = req.method === 'HEAD';
+  const file = rest.join('/');
+  if (file === '') {
+    const list = app.keys.list().map((k) => ({ ...k, downloadUrl: `${app.config.publicUrl}${k.downloadUrl}` }));
+    return send(res, 200, 'application/json; charset=utf-8', JSON.stringify({ keys: list }), head);
+  }
+  if (file === 'openpgp.asc') return send(res, 200, 'application/pgp-keys', app.keys.openpgpPublicArmored(), head);
+  if (file === 'cosign.pub') return send(res, 200, 'application/x-pem-file', app.keys.cosignPublicPem(), head);
+  if (file === 'ca.pem') return send(res, 200, 'application/x-pem-file', app.keys.caPem(), head);
+  const rsa = app.keys.rsaPublic();
+  if (file === rsa.fileName) return send(res, 200, 'application/x-pem-file', rsa.pem, head);
+  throw new MirrorError('NOT_FOUND', `No public key is published as /-/keys/${file}`, { object: `/-/keys/${file}` });
+};
+
+export const MIRROR_ENDPOINTS: Record<string, Handler> = { health, metrics, keys };

@@ -1,0 +1,88 @@
+/**
+ * Turns repository configs into MirrorRepositories: resolves `upstream: auto` from the
+ * machine's own client configuration (a repository that cannot be resolved is reported and
+ * left out), opens the format with its trust, and gives each upstream its own pool.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Config, RepositoryConfig } from '../config/load-config.js';
+import type { DerivedSignatures } from '../core/derived-signatures.js';
+import { MirrorRepository } from '../core/mirror-repository.js';
+import { MirrorError, redactUrl } from '../errors.js';
+import type { FormatAdapter } from '../formats/types.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Store } from '../store/open-store.js';
+import { UpstreamClient } from '../upstream/upstream-client.js';
+
+export interface SkippedRepository {
+  name: string;
+  reason: string;
+}
+
+export async function openRepositories(
+  config: Config,
+  deps: { formats: ReadonlyMap<string, FormatAdapter>; env: NodeJS.ProcessEnv; store: Store; signatures: DerivedSignatures; metrics: Metrics; log: Logger },
+): Promise<{ repositories: MirrorRepository[]; skipped: SkippedRepository[]; closeUpstreams(): Promise<void> }> {
+  const repositories: MirrorRepository[] = [];
+  const skipped: SkippedRepository[] = [];
+  const clients: UpstreamClient[] = [];
+  for (const repo of config.repositories) {
+    const adapter = deps.formats.get(repo.format);
+    if (!adapter) throw new MirrorError('CONFIG_INVALID', `Repository "${repo.name}" has unknown format "${repo.format}"`, { repository: repo.name });
+    const upstream = await resolveUpstream(repo, adapter, deps.env);
+    if (!upstream) {
+      const reason = `upstream: auto could not be resolved from this machine's ${repo.format} client configuration`;
+      deps.log.warn({ repo: repo.name, format: repo.format }, `repository left out: ${reason}`);
+      skipped.push({ name: repo.name, reason });
+      continue;
+    }
+    const format = await adapter.open({
+      repository: repo.name,
+      trust: repo.trust,
+      verify: repo.verify,
+      configDir: config.configDir,
+      readTrustFile: (p) => readTrustFile(config.configDir, repo.name, p),
+    });
+    const client = config.offline ? undefined : createClient({ ...repo, upstream }, deps.metrics, deps.log);
+    if (client) clients.push(client);
+    repositories.push(new MirrorRepository({ ...repo, upstream }, format, client, {
+      store: deps.store, signatures: deps.signatures, metrics: deps.metrics, log: deps.log, offline: config.offline,
+    }));
+    deps.log.info({ repo: repo.name, format: repo.format, upstream: redactUrl(upstream), verify: repo.verify }, 'repository ready');
+  }
+  return { repositories, skipped, closeUpstreams: async () => void (await Promise.all(clients.map((c) => c.close()))) };
+}
+
+async function resolveUpstream(repo: RepositoryConfig, adapter: FormatAdapter, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  if (repo.upstream !== 'auto') return repo.upstream;
+  return adapter.resolveAutoUpstream ? adapter.resolveAutoUpstream(env) : undefined;
+}
+
+function createClient(repo: RepositoryConfig, metrics: Metrics, log: Logger): UpstreamClient {
+  return new UpstreamClient({
+    baseUrl: repo.upstream,
+    repository: repo.name,
+    credentials: repo.credentials,
+    retries: repo.retries,
+    timeouts: {
+      connectMs: repo.timeouts?.connect,
+      headersMs: repo.timeouts?.headers,
+      bodyMs: repo.timeouts?.body,
+    },
+    logger: log.child({ repo: repo.name }),
+    onRequest: (info) => {
+      metrics.upstreamRequests.inc({ repository: repo.name, outcome: info.outcome });
+      metrics.upstreamLatency.observe({ repository: repo.name }, info.ms / 1000);
+    },
+  });
+}
+
+async function readTrustFile(configDir: string, repository: string, path: string): Promise<Buffer> {
+  const file = resolve(configDir, path);
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw new MirrorError('CONFIG_INVALID', `Repository "${repository}": cannot read trust file ${file}: ${(err as Error).message}`, { repository, file });
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Sends a served object: strong ETag from the content digest, If-None-Match → 304,
+ * single byte ranges on stored blobs, HEAD without a body.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { Served } from '../core/served.js';
+import type { BlobStore } from '../store/types.js';
+
+export async function sendServed(req: IncomingMessage, res: ServerResponse, served: Served, blobs: BlobStore): Promise<number> {
+  const etag = `"sha256:${served.sha256}"`;
+  const headers: Record<string, string | number> = {
+    'content-type': served.contentType,
+    etag,
+    'accept-ranges': 'bytes',
+    'x-cache': served.cache.toUpperCase(),
+    'x-content-sha256': served.sha256,
+  };
+  if (served.lastModified) headers['last-modified'] = served.lastModified;
+  if (served.stale) {
+    headers['x-countersign-stale'] = served.stale;
+    headers.warning = '110 - "Response is Stale"';
+  }
+  if (served.verification) {
+    const v = served.verification;
+    headers['x-countersign-verification'] = v.status === 'verified' ? `verified; by=${v.by.join(',')}` : `unverified; mode=${v.mode}`;
+  }
+
+  if (matchesEtag(req.headers['if-none-match'], etag)) {
+    res.writeHead(304, { etag, 'x-cache': headers['x-cache']! });
+    res.end();
+    return 0;
+  }
+
+  const range = parseRange(req.headers.range, served.size, headerValue(req.headers['if-range']), etag);
+  if (range === 'unsatisfiable') {
+    res.writeHead(416, { 'content-range': `bytes */${served.size}` });
+    res.end();
+    return 0;
+  }
+  const head = req.method === 'HEAD';
+  if (range) {
+    const length = range.end - range.start + 1;
+    res.writeHead(206, { ...headers, 'content-length': length, 'content-range': `bytes ${range.start}-${range.end}/${served.size}` });
+    if (head) return res.end(), 0;
+    if (served.bytes) return res.end(served.bytes.subarray(range.start, range.end + 1)), length;
+    await pipeline(blobs.open(served.sha256, range), res);
+    return length;
+  }
+  res.writeHead(200, { ...headers, 'content-length': served.size });
+  if (head) return res.end(), 0;
+  if (served.bytes) return res.end(served.bytes), served.size;
+  await pipeline(blobs.open(served.sha256), res);
+  return served.size;
+}
+
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+}
+
+/** One range only (multipart ranges are answered with the whole body, which RFC 9110 allows). */
+export function parseRange(
+  header: string | undefined,
+  size: number,
+  ifRange: string | undefined,
+  etag: string,
+): { start: number; end: number } | 'unsatisfiable' | undefined {
+  if (!header || (ifRange !== undefined && ifRange !== etag)) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return 'unsatisfiable';
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || start > end) return 'unsatisfiable';
+  return { start, end };
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -1,0 +1,206 @@
+/**
+ * Content-addressed blobs on local disk: `blobs/ab/cd/<sha256>`. Bytes are written to a
+ * temp file on the same filesystem, fsynced, then renamed into place, so a reader never
+ * sees a partial blob and a crash leaves at most an orphaned temp file.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { MirrorError } from '../errors.js';
+import type { BlobStat, BlobStore, TempBlob } from './types.js';
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+export function assertDigest(sha256: string): void {
+  if (!SHA256_HEX.test(sha256)) throw new MirrorError('STORE_ERROR', `Invalid blob digest: "${sha256}"`);
+}
+
+export class FsBlobStore implements BlobStore {
+  readonly #root: string;
+  readonly #tmp: string;
+
+  private constructor(root: string) {
+    this.#root = root;
+    this.#tmp = join(root, 'tmp');
+  }
+
+  static async open(root: string): Promise<FsBlobStore> {
+    await mkdir(join(root, 'tmp'), { recursive: true, mode: 0o750 });
+    return new FsBlobStore(root);
+  }
+
+  pathOf(sha256: string): string {
+    assertDigest(sha256);
+    return join(this.#root, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
+  }
+
+  async createTemp(): Promise<TempBlob> {
+    const name = `${Date.now().toString(36)}-${randomBytes(8).toString('hex')}.part`;
+    return FsTempBlob.create(join(this.#tmp, name), (sha) => this.pathOf(sha));
+  }
+
+  async put(bytes: Uint8Array): Promise<BlobStat> {
+    const temp = await this.createTemp();
+    try {
+      await temp.write(bytes);
+      await temp.finish();
+      return await temp.commit();
+    } finally {
+      await temp.abort();
+    }
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    return (await this.stat(sha256)) !== undefined;
+  }
+
+  async stat(sha256: string): Promise<BlobStat | undefined> {
+    try {
+      const s = await stat(this.pathOf(sha256));
+      return { sha256, size: s.size };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  open(sha256: string, range?: { start: number; end: number }): Readable {
+    return createReadStream(this.pathOf(sha256), range ? { start: range.start, end: range.end } : {});
+  }
+
+  readAll(sha256: string): Promise<Buffer> {
+    return readFile(this.pathOf(sha256));
+  }
+
+  async delete(sha256: string): Promise<void> {
+    await rm(this.pathOf(sha256), { force: true });
+  }
+
+  async *list(): AsyncIterable<string> {
+    for (const a of await readdirSafe(this.#root)) {
+      if (!/^[0-9a-f]{2}$/.test(a)) continue;
+      for (const b of await readdirSafe(join(this.#root, a))) {
+        for (const name of await readdirSafe(join(this.#root, a, b))) yield name;
+      }
+    }
+  }
+
+  async *listTemp(): AsyncIterable<string> {
+    for (const name of await readdirSafe(this.#tmp)) yield name;
+  }
+
+  async removeTemp(name: string): Promise<void> {
+    if (name.includes('/') || name.includes('\\') || name.startsWith('.')) throw new MirrorError('STORE_ERROR', `Invalid temp name: "${name}"`);
+    await rm(join(this.#tmp, name), { force: true });
+  }
+
+  async rehash(sha256: string): Promise<string> {
+    const hash = createHash('sha256');
+    for await (const chunk of this.open(sha256)) hash.update(chunk as Buffer);
+    return hash.digest('hex');
+  }
+}
+
+async function readdirSafe(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+class FsTempBlob implements TempBlob {
+  readonly #path: string;
+  readonly #target: (sha: string) => string;
+  readonly #hash = createHash('sha256');
+  #stream: WriteStream | undefined;
+  #result: BlobStat | undefined;
+  #state: 'open' | 'finished' | 'committed' | 'aborted' = 'open';
+  bytesWritten = 0;
+
+  private constructor(path: string, target: (sha: string) => string, stream: WriteStream) {
+    this.#path = path;
+    this.#target = target;
+    this.#stream = stream;
+  }
+
+  static async create(path: string, target: (sha: string) => string): Promise<FsTempBlob> {
+    const stream = createWriteStream(path, { flags: 'wx', mode: 0o640 });
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve());
+      stream.once('error', reject);
+    });
+    return new FsTempBlob(path, target, stream);
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.#state !== 'open' || !this.#stream) throw new MirrorError('STORE_ERROR', 'Write to a closed temp blob');
+    this.#hash.update(chunk);
+    this.bytesWritten += chunk.byteLength;
+    if (!this.#stream.write(chunk)) {
+      await new Promise<void>((resolve, reject) => {
+        const s = this.#stream!;
+        const onDrain = (): void => { s.off('error', onError); resolve(); };
+        const onError = (e: Error): void => { s.off('drain', onDrain); reject(e); };
+        s.once('drain', onDrain);
+        s.once('error', onError);
+      });
+    }
+  }
+
+  async finish(): Promise<BlobStat> {
+    if (this.#result) return this.#result;
+    if (this.#state !== 'open' || !this.#stream) throw new MirrorError('STORE_ERROR', 'Finish of a closed temp blob');
+    const stream = this.#stream;
+    stream.end();
+    await finished(stream);
+    this.#stream = undefined;
+    const fh = await open(this.#path, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    this.#state = 'finished';
+    this.#result = { sha256: this.#hash.digest('hex'), size: this.bytesWritten };
+    return this.#result;
+  }
+
+  read(): Readable {
+    if (this.#state !== 'finished') throw new MirrorError('STORE_ERROR', 'Read of an unfinished temp blob');
+    return createReadStream(this.#path);
+  }
+
+  async commit(): Promise<BlobStat> {
+    const result = await this.finish();
+    if (this.#state === 'committed') return result;
+    const target = this.#target(result.sha256);
+    await mkdir(join(target, '..'), { recursive: true, mode: 0o750 });
+    // Same content, same name: a concurrent commit of identical bytes is harmless.
+    await rename(this.#path, target);
+    await fsyncDir(join(target, '..'));
+    this.#state = 'committed';
+    return result;
+  }
+
+  async abort(): Promise<void> {
+    if (this.#state === 'committed' || this.#state === 'aborted') return;
+    this.#state = 'aborted';
+    this.#stream?.destroy();
+    this.#stream = undefined;
+    await rm(this.#path, { force: true });
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * The SQLite index (better-sqlite3, WAL): what each (repository, path) maps to, upstream
+ * validators and freshness, how it was verified, digests vouched for by verified indexes,
+ * derived views and the log of every signature issued.
+ */
+import Database from 'better-sqlite3';
+import { MirrorError } from '../errors.js';
+import { MIGRATIONS } from './sqlite-migrations.js';
+import type { DerivedKey, Expectation, IndexStore, ObjectEntry, SignatureLogEntry, VerificationRecord } from './types.js';
+
+interface ObjectRow {
+  repository: string;
+  path: string;
+  sha256: string;
+  size: number;
+  content_type: string | null;
+  etag: string | null;
+  last_modified: string | null;
+  checked_at: number;
+  mutable: number;
+  verification: string;
+}
+
+export class SqliteIndexStore implements IndexStore {
+  readonly #db: Database.Database;
+  readonly #stmts;
+
+  constructor(file: string) {
+    try {
+      this.#db = new Database(file);
+    } catch (err) {
+      throw new MirrorError('STORE_ERROR', `Cannot open the index database "${file}": ${(err as Error).message}`, {}, { cause: err });
+    }
+    this.#db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode is durable against process crashes; only an OS crash can lose the last commits.
+    this.#db.pragma('synchronous = NORMAL');
+    this.#db.pragma('busy_timeout = 5000');
+    this.#migrate();
+    const db = this.#db;
+    this.#stmts = {
+      getObject: db.prepare<[string, string], ObjectRow>('SELECT * FROM objects WHERE repository = ? AND path = ?'),
+      putObject: db.prepare(`INSERT INTO objects (repository, path, sha256, size, content_type, etag, last_modified, checked_at, mutable, verification)
+        VALUES (@repository, @path, @sha256, @size, @content_type, @etag, @last_modified, @checked_at, @mutable, @verification)
+        ON CONFLICT (repository, path) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, content_type = excluded.content_type,
+          etag = excluded.etag, last_modified = excluded.last_modified, checked_at = excluded.checked_at, mutable = excluded.mutable,
+          verification = excluded.verification`),
+      touchObject: db.prepare(`UPDATE objects SET checked_at = @checked_at, etag = COALESCE(@etag, etag), last_modified = COALESCE(@last_modified, last_modified)
+        WHERE repository = @repository AND path = @path`),
+      deleteByBlob: db.prepare('DELETE FROM objects WHERE sha256 = ?'),
+      deleteDerivedByBlob: db.prepare('DELETE FROM derived WHERE sha256 = ? OR subject = ?'),
+      putExpectation: db.prepare(`INSERT INTO expectations (repository, path, sha256, size, source, recorded_at) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (repository, path, source) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, recorded_at = excluded.recorded_at`),
+      getExpectations: db.prepare<[string, string], { repository: string; path: string; sha256: string; size: number | null; source: string }>(
+        'SELECT repository, path, sha256, size, source FROM expectations WHERE repository = ? AND path = ?',
+      ),
+      getDerived: db.prepare<[string, string, string, string], { sha256: string }>(
+        'SELECT sha256 FROM derived WHERE repository = ? AND kind = ? AND subject = ? AND key_id = ?',
+      ),
+      putDerived: db.prepare(`INSERT INTO derived (repository, kind, subject, key_id, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (repository, kind, subject, key_id) DO UPDATE SET sha256 = excluded.sha256`),
+      logSignature: db.prepare(`INSERT INTO signature_log (repository, object, subject_sha256, key_id, kind, signature_sha256, at)
+        VALUES (@repository, @object, @subjectSha256, @keyId, @kind, @signatureSha256, @at)`),
+      signatureLog: db.prepare<[number], SignatureLogEntry>(`SELECT repository, object, subject_sha256 AS subjectSha256, key_id AS keyId, kind,
+        signature_sha256 AS signatureSha256, at FROM signature_log ORDER BY id DESC LIMIT ?`),
+      objectBlobs: db.prepare<[], { sha256: string }>('SELECT DISTINCT sha256 FROM objects'),
+      derivedBlobs: db.prepare<[], { sha256: string }>('SELECT DISTINCT sha256 FROM derived'),
+    };
+  }
+
+  #migrate(): void {
+    const current = this.#db.pragma('user_version', { simple: true }) as number;
+    if (current > MIGRATIONS.length) {
+      throw new MirrorError('STORE_ERROR', `The index database is from a newer Countersign (schema ${current}, this build knows ${MIGRATIONS.length})`);
+    }
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      this.#db.transaction(() => {
+        this.#db.exec(MIGRATIONS[v]!);
+        this.#db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  getObject(repository: string, path: string): ObjectEntry | undefined {
+    const row = this.#stmts.getObject.get(repository, path);
+    if (!row) return undefined;
+    return {
+      repository: row.repository,
+      path: row.path,
+      sha256: row.sha256,
+      size: row.size,
+      contentType: row.content_type ?? undefined,
+      etag: row.etag ?? undefined,
+      lastModified: row.last_modified ?? undefined,
+      checkedAt: row.checked_at,
+      mutable: row.mutable === 1,
+      verification: JSON.parse(row.verification) as VerificationRecord,
+    };
+  }
+
+  putObject(entry: ObjectEntry): void {
+    this.#stmts.putObject.run({
+      repository: entry.repository,
+      path: entry.path,
+      sha256: entry.sha256,
+      size: entry.size,
+      content_type: entry.contentType ?? null,
+      etag: entry.etag ?? null,
+      last_modified: entry.lastModified ?? null,
+      checked_at: entry.checkedAt,
+      mutable: entry.mutable ? 1 : 0,
+      verification: JSON.stringify(entry.verification),
+    });
+  }
+
+  touchObject(repository: string, path: string, checkedAt: number, validators: { etag?: string; lastModified?: string } = {}): void {
+    this.#stmts.touchObject.run({ repository, path, checked_at: checkedAt, etag: validators.etag ?? null, last_modified: validators.lastModified ?? null });
+  }
+
+  deleteObjectsByBlob(sha256: string): number {
+    return this.#db.transaction(() => {
+      const n = this.#stmts.deleteByBlob.run(sha256).changes;
+      return n + this.#stmts.deleteDerivedByBlob.run(sha256, sha256).changes;
+    })();
+  }
+
+  putExpectations(list: Expectation[]): void {
+    const now = Date.now();
+    this.#db.transaction(() => {
+      for (const e of list) this.#stmts.putExpectation.run(e.repository, e.path, e.sha256, e.size ?? null, e.source, now);
+    })();
+  }
+
+  getExpectations(repository: string, path: string): Expectation[] {
+    return this.#stmts.getExpectations.all(repository, path).map((r) => ({
+      repository: r.repository,
+      path: r.path,
+      sha256: r.sha256,
+      source: r.source,
+      ...(r.size === null ? {} : { size: r.size }),
+    }));
+  }
+
+  getDerived(key: DerivedKey): string | undefined {
+    return this.#stmts.getDerived.get(key.repository, key.kind, key.subject, key.keyId)?.sha256;
+  }
+
+  putDerived(key: DerivedKey, sha256: string): void {
+    this.#stmts.putDerived.run(key.repository, key.kind, key.subject, key.keyId, sha256, Date.now());
+  }
+
+  logSignature(entry: SignatureLogEntry): void {
+    this.#stmts.logSignature.run(entry);
+  }
+
+  signatureLog(limit = 100): SignatureLogEntry[] {
+    return this.#stmts.signatureLog.all(limit);
+  }
+
+  referencedBlobs(): Set<string> {
+    const out = new Set<string>();
+    for (const r of this.#stmts.objectBlobs.all()) out.add(r.sha256);
+    for (const r of this.#stmts.derivedBlobs.all()) out.add(r.sha256);
+    return out;
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Schema migrations, applied in order by `PRAGMA user_version`. Append only: a released
+ * migration is never edited.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE objects (
+    repository   TEXT NOT NULL,
+    path         TEXT NOT NULL,
+    sha256       TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    content_type TEXT,
+    etag         TEXT,
+    last_modified TEXT,
+    checked_at   INTEGER NOT NULL,
+    mutable      INTEGER NOT NULL,
+    verification TEXT NOT NULL,
+    PRIMARY KEY (repository, path)
+  ) WITHOUT ROWID;
+  CREATE INDEX objects_sha256 ON objects (sha256);
+
+  CREATE TABLE expectations (
+    repository TEXT NOT NULL,
+    path       TEXT NOT NULL,
+    sha256     TEXT NOT NULL,
+    size       INTEGER,
+    source     TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    PRIMARY KEY (repository, path, source)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE derived (
+    repository TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    subject    TEXT NOT NULL,
+    key_id     TEXT NOT NULL,
+    sha256     TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (repository, kind, subject, key_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX derived_sha256 ON derived (sha256);
+
+  CREATE TABLE signature_log (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    repository TEXT NOT NULL,
+    object     TEXT NOT NULL,
+    subject_sha256 TEXT NOT NULL,
+    key_id     TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    signature_sha256 TEXT NOT NULL,
+    at         INTEGER NOT NULL
+  );
+  `,
+];

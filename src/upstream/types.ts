@@ -1,0 +1,30 @@
+import type { TempBlob } from '../store/types.js';
+
+export interface Validators {
+  etag?: string;
+  lastModified?: string;
+}
+
+export interface UpstreamRequest {
+  /** Path relative to the upstream base URL (already validated as safe). */
+  path: string;
+  validators?: Validators;
+  accept?: string;
+  /** Refuse (and discard) a body larger than this. */
+  maxBytes: number;
+}
+
+export type UpstreamResult =
+  | {
+      kind: 'fetched';
+      body: TempBlob;
+      etag?: string;
+      lastModified?: string;
+      contentType?: string;
+      /** Final URL after redirects, without credentials. */
+      url: string;
+    }
+  | { kind: 'not-modified'; etag?: string; lastModified?: string }
+  | { kind: 'absent'; status: number };
+
+export type SmallResult = { kind: 'fetched'; bytes: Buffer; contentType?: string } | { kind: 'absent'; status: number };
