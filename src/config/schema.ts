@@ -65,7 +65,8 @@ export const configSchema = z.strictObject({
         .optional(),
     })
     .prefault({}),
-  publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+  // An empty value (an unset variable with an empty default) means: derive it from `listen`.
+  publicUrl: z.preprocess((v) => (v === '' ? undefined : v), z.url({ protocol: /^https?$/ }).optional()),
   dataDir: z.string().default('./data'),
   offline: z.boolean().default(false),
   log: z

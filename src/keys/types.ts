@@ -1,3 +1,7 @@
+import type { webcrypto } from 'node:crypto';
+
+type CryptoKey = webcrypto.CryptoKey;
+
 /**
  * The organisation's keys. Private key material stays inside the key store: callers get
  * signer objects and public exports, never private bytes.
@@ -38,6 +42,86 @@ export interface OpenPgpSigner {
   readonly id: string;
   /** Armored detached signature (sigclass 0x00) over the bytes. */
   signDetached(data: Uint8Array | AsyncIterable<Uint8Array>): Promise<string>;
+  /** The same signature as binary packets (RPM header signatures, Release.gpg if wanted binary). */
+  signDetachedBinary(data: Uint8Array | AsyncIterable<Uint8Array>): Promise<Uint8Array>;
+  /** Cleartext-signed text, as Debian InRelease. */
+  signCleartext(text: string): Promise<string>;
+}
+
+export type EcdsaCurve = 'P-224' | 'P-256' | 'P-384' | 'P-521';
+export type SignatureHash = 'sha256' | 'sha384' | 'sha512';
+
+export interface EcdsaSigner {
+  readonly id: string;
+  readonly curve: EcdsaCurve;
+  /** DER (ASN.1 SEQUENCE r,s) ECDSA signature; the hash defaults to SHA-256. */
+  sign(data: Uint8Array, hash?: SignatureHash): Buffer;
+  publicSpkiDer(): Buffer;
+  publicPem(): string;
+}
+
+export interface Ed25519Signer {
+  readonly id: string;
+  /** 64-byte pure Ed25519 signature. */
+  sign(data: Uint8Array): Buffer;
+  /** The 32-byte public key (what Go signed notes and minisign-like formats embed). */
+  publicRaw(): Buffer;
+  publicSpkiDer(): Buffer;
+  publicPem(): string;
+}
+
+export type RsaHash = 'sha1' | 'sha256' | 'sha512';
+
+export interface RsaSigner {
+  readonly id: string;
+  /** Alpine key name, e.g. "countersign-1a2b3c4d"; signatures go in `.SIGN.RSA.<fileName>`. */
+  readonly keyName: string;
+  /** `<keyName>.rsa.pub`, the file name apk looks up in /etc/apk/keys. */
+  readonly fileName: string;
+  readonly bits: number;
+  /** RSASSA-PKCS1-v1_5 signature (apk: sha1 for v2 signatures, sha256/sha512 for newer). */
+  sign(data: Uint8Array, hash: RsaHash): Buffer;
+  publicSpkiDer(): Buffer;
+  publicPem(): string;
+}
+
+export type X509LeafType = 'rsa' | 'ecdsa';
+
+export interface X509LeafSigner {
+  readonly id: string;
+  readonly kind: 'x509-rsa' | 'x509-ecdsa';
+  /** e.g. "x509-rsa3072", "x509-ecdsa-p256" */
+  readonly algorithm: string;
+  readonly certPem: string;
+  readonly certDer: Buffer;
+  /** Leaf first, then its issuers up to the root. */
+  readonly chainPem: string;
+  /** DER of every chain certificate, leaf first (what CMS SignedData embeds). */
+  readonly chainDer: readonly Buffer[];
+  /** RSASSA-PKCS1-v1_5 (RSA leaf) or DER ECDSA (ECDSA leaf) over the data; SHA-256 by default. */
+  sign(data: Uint8Array, hash?: SignatureHash): Buffer;
+  publicSpkiDer(): Buffer;
+  /** A non-extractable WebCrypto key for pkijs (CMS SignedData.sign). */
+  signingCryptoKey(hash?: SignatureHash): Promise<CryptoKey>;
+}
+
+/** A TLS server certificate issued by the org CA (its key is made for the listener, not stored). */
+export interface IssuedServerCertificate {
+  certPem: string;
+  /** Leaf then CA. */
+  chainPem: string;
+  /** PKCS#8 PEM of the freshly generated ECDSA P-256 key, for https.createServer. */
+  keyPem: string;
+}
+
+export interface ImportOptions {
+  /** Passphrase that unlocks the material being imported (not the store passphrase). */
+  passphrase?: string;
+}
+
+export interface PublicFile {
+  contentType: string;
+  body: string;
 }
 
 export interface KeyStore {
@@ -53,4 +137,24 @@ export interface KeyStore {
   caPem(): string;
   /** Makes a new active key of the kind; the previous one becomes retired and stays published. */
   rotate(kind: KeyKind): Promise<PublicKeyInfo>;
+
+  /**
+   * Imports the organisation's own key: an armored OpenPGP private key; a PEM private key
+   * (PKCS#8, SEC1 or PKCS#1) for ecdsa/rsa/ed25519; for x509 kinds the PEM certificate(s)
+   * and the PEM private key in one string (leaf first, then any chain). It becomes active.
+   */
+  importKey(kind: KeyKind, material: string, opts?: ImportOptions): Promise<PublicKeyInfo>;
+  /** Public material of a kind: the whole OpenPGP keyring, else the active key (or `id`). */
+  exportPublic(kind: KeyKind, id?: string): string;
+  /** Bytes behind a `downloadUrl` name under /-/keys/ (e.g. "openpgp.asc"), if it is one of ours. */
+  publicFile(name: string): PublicFile | undefined;
+  /** Every CA certificate, active first (old leaves keep verifying after a CA rotation). */
+  caBundlePem(): string;
+
+  ecdsaSigner(): EcdsaSigner;
+  ed25519Signer(): Ed25519Signer;
+  rsaSigner(): RsaSigner;
+  x509Leaf(type: X509LeafType): X509LeafSigner;
+  /** Issues a TLS server certificate for the hosts (DNS names or IP addresses) from the active CA. */
+  issueServerCertificate(hosts: string[]): Promise<IssuedServerCertificate>;
 }

@@ -66,9 +66,9 @@ function createClient(repo: RepositoryConfig, metrics: Metrics, log: Logger): Up
     credentials: repo.credentials,
     retries: repo.retries,
     timeouts: {
-      connectMs: repo.timeouts?.connect,
-      headersMs: repo.timeouts?.headers,
-      bodyMs: repo.timeouts?.body,
+      ...(repo.timeouts?.connect !== undefined ? { connectMs: repo.timeouts.connect } : {}),
+      ...(repo.timeouts?.headers !== undefined ? { headersMs: repo.timeouts.headers } : {}),
+      ...(repo.timeouts?.body !== undefined ? { bodyMs: repo.timeouts.body } : {}),
     },
     logger: log.child({ repo: repo.name }),
     onRequest: (info) => {

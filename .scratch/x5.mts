@@ -1,0 +1,13 @@
+import { writeFileSync } from 'node:fs';
+import { generateNodeKey } from '/work/main/src/keys/pem-keys.ts';
+import { issueCertificate, derToPem, CA_VALIDITY_YEARS, LEAF_VALIDITY_YEARS } from '/work/main/src/keys/generate-x509.ts';
+const t = Date.now();
+const [caKey, rsaKey, ecKey, srvKey] = await Promise.all([generateNodeKey({ type: 'rsa', bits: 3072 }), generateNodeKey({ type: 'rsa', bits: 3072 }), generateNodeKey({ type: 'ec', curve: 'P-256' }), generateNodeKey({ type: 'ec', curve: 'P-256' })]);
+console.log('keys', Date.now() - t);
+const ca = await issueCertificate({ subjectKey: caKey, commonName: 'Test Root CA', organization: 'Acme', profile: { type: 'ca' }, validityYears: CA_VALIDITY_YEARS });
+const issuer = { certDer: ca, privateKey: caKey };
+const rsa = await issueCertificate({ subjectKey: rsaKey, commonName: 'Test code signing RSA', profile: { type: 'code-signing' }, validityYears: LEAF_VALIDITY_YEARS, issuer });
+const ec = await issueCertificate({ subjectKey: ecKey, commonName: 'Test code signing ECDSA', profile: { type: 'code-signing' }, validityYears: LEAF_VALIDITY_YEARS, issuer });
+const srv = await issueCertificate({ subjectKey: srvKey, commonName: 'localhost', profile: { type: 'tls-server', hosts: ['localhost', '127.0.0.1', '::1'] }, validityYears: 1, issuer });
+writeFileSync('/tmp/x5/ca.pem', derToPem(ca)); writeFileSync('/tmp/x5/rsa.pem', derToPem(rsa)); writeFileSync('/tmp/x5/ec.pem', derToPem(ec)); writeFileSync('/tmp/x5/srv.pem', derToPem(srv));
+console.log('total', Date.now() - t);

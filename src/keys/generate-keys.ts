@@ -1,0 +1,146 @@
+/**
+ * Makes new keys of several kinds at once. Every key pair starts immediately (node's RSA
+ * and EC generation run on the libuv pool, openpgp.js RSA uses node crypto as well), and
+ * leaves wait only for the CA certificate they need, so first start costs roughly one RSA
+ * 4096 generation, not the sum of all of them.
+ */
+import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { MirrorError } from '../errors.js';
+import { generateOpenPgpKey, parseIdentity } from './generate-openpgp.js';
+import { CA_VALIDITY_YEARS, issueCertificate, LEAF_VALIDITY_YEARS } from './generate-x509.js';
+import { spkiDer } from './key-ids.js';
+import { pendingCertified, pendingNodeKey, pendingOpenPgp, type BuildContext, type PendingKey } from './key-material.js';
+import { generateNodeKey } from './pem-keys.js';
+import type { EcdsaCurve, KeyKind } from './types.js';
+
+export interface ResolvedKeyOptions {
+  openpgp: 'rsa4096' | 'ed25519';
+  ecdsaCurve: EcdsaCurve;
+  rsaKeyName?: string;
+  identity: string;
+}
+
+/** RSA modulus sizes. The CA and NuGet leaf use 3072 (128-bit strength, like P-256). */
+export interface KeySizes {
+  openpgpRsaBits: number;
+  alpineRsaBits: number;
+  caRsaBits: number;
+  leafRsaBits: number;
+}
+
+export const DEFAULT_SIZES: KeySizes = { openpgpRsaBits: 4096, alpineRsaBits: 4096, caRsaBits: 3072, leafRsaBits: 3072 };
+
+export interface CaSource {
+  id: string;
+  certDer: Buffer;
+  privateKey: KeyObject;
+}
+
+export interface GenerateContext extends BuildContext {
+  options: ResolvedKeyOptions;
+  sizes: KeySizes;
+  /** Alpine key names already used by any key in the store. */
+  takenRsaNames: ReadonlySet<string>;
+  log(obj: object, msg: string): void;
+}
+
+export function chooseRsaKeyName(spki: Buffer, preferred: string | undefined, taken: ReadonlySet<string>): string {
+  if (preferred && !taken.has(preferred)) return preferred;
+  // apk finds keys by file name, so every rotated key needs a name of its own.
+  const name = `${preferred ?? 'countersign'}-${createHash('sha256').update(spki).digest('hex').slice(0, 8)}`;
+  if (taken.has(name)) throw new MirrorError('KEY_ERROR', `The Alpine key name ${name} is already used by another key`);
+  return name;
+}
+
+function organization(identity: string): string {
+  const uid = parseIdentity(identity);
+  return uid.name ?? uid.email ?? identity;
+}
+
+export async function issueLeaf(type: 'rsa' | 'ecdsa', key: KeyObject, ca: CaSource, ctx: GenerateContext): Promise<PendingKey> {
+  const org = organization(ctx.options.identity);
+  const der = await issueCertificate({
+    subjectKey: key,
+    commonName: `${org} code signing (${type === 'rsa' ? 'RSA' : 'ECDSA'})`,
+    organization: org,
+    profile: { type: 'code-signing' },
+    validityYears: LEAF_VALIDITY_YEARS,
+    issuer: { certDer: ca.certDer, privateKey: ca.privateKey },
+    now: ctx.now,
+  });
+  return pendingCertified(`x509-${type}`, key, [new X509Certificate(der), new X509Certificate(ca.certDer)], ctx, ca.id);
+}
+
+export async function issueCa(key: KeyObject, ctx: GenerateContext): Promise<PendingKey> {
+  const org = organization(ctx.options.identity);
+  const der = await issueCertificate({
+    subjectKey: key,
+    commonName: `${org} root CA`,
+    organization: org,
+    profile: { type: 'ca' },
+    validityYears: CA_VALIDITY_YEARS,
+    now: ctx.now,
+  });
+  return pendingCertified('x509-ca', key, [new X509Certificate(der)], ctx);
+}
+
+export function caSourceOf(pending: PendingKey): CaSource {
+  const { loaded } = pending;
+  if (loaded.secret?.type !== 'node' || !loaded.certs?.[0]) throw new MirrorError('KEY_ERROR', 'The CA has no private key loaded');
+  return { id: loaded.record.id, certDer: loaded.certs[0].raw, privateKey: loaded.secret.key };
+}
+
+/**
+ * New keys for `kinds`. Leaves are issued by the new CA when x509-ca is among the kinds,
+ * otherwise by `activeCa`.
+ */
+export async function generateKinds(kinds: ReadonlySet<KeyKind>, ctx: GenerateContext, activeCa?: CaSource): Promise<PendingKey[]> {
+  const { options, sizes } = ctx;
+  const timed = async (kind: KeyKind, make: () => Promise<PendingKey>): Promise<PendingKey> => {
+    const started = performance.now();
+    const pending = await make();
+    const { id, algorithm } = pending.loaded.record;
+    ctx.log({ kind, id, algorithm, ms: Math.round(performance.now() - started) }, `generated ${kind} key`);
+    return pending;
+  };
+  const jobs: Promise<PendingKey>[] = [];
+  if (kinds.has('openpgp')) {
+    jobs.push(timed('openpgp', async () => pendingOpenPgp(await generateOpenPgpKey(options.openpgp, options.identity, sizes.openpgpRsaBits), ctx)));
+  }
+  if (kinds.has('ecdsa')) {
+    jobs.push(timed('ecdsa', async () => pendingNodeKey('ecdsa', await generateNodeKey({ type: 'ec', curve: options.ecdsaCurve }), ctx)));
+  }
+  if (kinds.has('ed25519')) {
+    jobs.push(timed('ed25519', async () => pendingNodeKey('ed25519', await generateNodeKey({ type: 'ed25519' }), ctx)));
+  }
+  if (kinds.has('rsa')) {
+    jobs.push(
+      timed('rsa', async () => {
+        const key = await generateNodeKey({ type: 'rsa', bits: sizes.alpineRsaBits });
+        return pendingNodeKey('rsa', key, ctx, chooseRsaKeyName(spkiDer(key), options.rsaKeyName, ctx.takenRsaNames));
+      }),
+    );
+  }
+  let ca: Promise<CaSource | undefined> = Promise.resolve(activeCa);
+  if (kinds.has('x509-ca')) {
+    const caJob = timed('x509-ca', async () => issueCa(await generateNodeKey({ type: 'rsa', bits: sizes.caRsaBits }), ctx));
+    jobs.push(caJob);
+    ca = caJob.then(caSourceOf);
+    // The CA's own failure is reported through caJob; don't let this derived promise go unhandled.
+    ca.catch(() => undefined);
+  }
+  for (const type of ['rsa', 'ecdsa'] as const) {
+    if (!kinds.has(`x509-${type}`)) continue;
+    // Start the leaf's key pair now; only the signing step waits for the CA.
+    const keyJob = generateNodeKey(type === 'rsa' ? { type: 'rsa', bits: sizes.leafRsaBits } : { type: 'ec', curve: 'P-256' });
+    jobs.push(
+      timed(`x509-${type}`, async () => {
+        const [key, issuer] = await Promise.all([keyJob, ca]);
+        if (!issuer) throw new MirrorError('KEY_ERROR', `Cannot issue the x509-${type} certificate: there is no active CA with a private key`);
+        return issueLeaf(type, key, issuer, ctx);
+      }),
+    );
+  }
+  return Promise.all(jobs);
+}

@@ -1,0 +1,52 @@
+/**
+ * OpenPGP signatures made with a decrypted openpgp.js private key: detached (sigclass 0x00,
+ * binary document) for Release.gpg, repomd.xml.asc, .asc files and RPM headers, and
+ * cleartext for Debian InRelease. Large inputs are streamed, never buffered whole.
+ */
+import * as openpgp from 'openpgp';
+import { isAsyncIterable, readByteStream, readTextStream, toWebStream, type SigningInput } from './stream-input.js';
+
+/**
+ * openpgp.js never picks a hash below SHA-256 for signing; preferring SHA-512 keeps RSA
+ * and EdDSA signatures consistent with what gpg makes by default for these keys.
+ */
+const SIGNING_CONFIG: openpgp.PartialConfig = { preferredHashAlgorithm: openpgp.enums.hash.sha512 };
+
+async function binaryMessage(data: SigningInput): Promise<openpgp.Message<Uint8Array | ReadableStream<Uint8Array>>> {
+  if (isAsyncIterable(data)) return openpgp.createMessage({ binary: toWebStream(data) });
+  return openpgp.createMessage({ binary: data });
+}
+
+/** Armored detached signature over binary data ("-----BEGIN PGP SIGNATURE-----"). */
+export async function signDetachedArmored(key: openpgp.PrivateKey, data: SigningInput, date?: Date): Promise<string> {
+  const message = await binaryMessage(data);
+  const signature: string | ReadableStream<string> = await openpgp.sign({
+    message,
+    signingKeys: key,
+    detached: true,
+    format: 'armored',
+    config: SIGNING_CONFIG,
+    ...(date ? { date } : {}),
+  });
+  return typeof signature === 'string' ? signature : readTextStream(signature);
+}
+
+/** Binary detached signature packet(s), e.g. for RPM header signature tags. */
+export async function signDetachedBinary(key: openpgp.PrivateKey, data: SigningInput, date?: Date): Promise<Uint8Array> {
+  const message = await binaryMessage(data);
+  const signature: Uint8Array | ReadableStream<Uint8Array> = await openpgp.sign({
+    message,
+    signingKeys: key,
+    detached: true,
+    format: 'binary',
+    config: SIGNING_CONFIG,
+    ...(date ? { date } : {}),
+  });
+  return signature instanceof Uint8Array ? signature : readByteStream(signature);
+}
+
+/** Cleartext-signed text ("-----BEGIN PGP SIGNED MESSAGE-----"), as in Debian InRelease. */
+export async function signCleartext(key: openpgp.PrivateKey, text: string, date?: Date): Promise<string> {
+  const message = await openpgp.createCleartextMessage({ text });
+  return openpgp.sign({ message, signingKeys: key, format: 'armored', config: SIGNING_CONFIG, ...(date ? { date } : {}) });
+}

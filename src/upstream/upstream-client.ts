@@ -1,0 +1,281 @@
+/**
+ * The one way the mirror talks to an upstream registry: undici with one connection pool
+ * per upstream, explicit timeouts, bounded retries of idempotent requests, redirects
+ * followed by hand (so credentials stay with their origin) and bodies streamed into a
+ * TempBlob under a size limit. Expected outcomes (not-modified, absent) are values;
+ * failures are MirrorErrors whose details never carry credentials.
+ */
+import { Agent, type Dispatcher } from 'undici';
+import { redactUrl } from '../errors.js';
+import type { TempBlob } from '../store/types.js';
+import { abandonBody, drainBody, MemorySink, parseContentLength, type ByteSink, type DrainLimits, type DrainResult } from './body-sink.js';
+import type { UpstreamClientOptions, UpstreamOutcome } from './client-options.js';
+import { authorizationHeader, mergeCredentials, type UpstreamCredentials } from './credentials.js';
+import { ExchangeLog } from './exchange-log.js';
+import { header, validatorsOf } from './response-headers.js';
+import { DEFAULT_BACKOFF, Retryable, withRetries, type BackoffOptions, type RetryPolicy } from './retry.js';
+import { isTimeout, transportReason } from './transport-errors.js';
+import type { SmallResult, UpstreamRequest, UpstreamResult } from './types.js';
+import { joinUpstreamPath, parseBaseUrl, resolveRedirect } from './upstream-url.js';
+
+export type { UpstreamClientOptions, UpstreamLogger, UpstreamOutcome, UpstreamRequestInfo, UpstreamTimeouts } from './client-options.js';
+
+interface Opened {
+  res: Dispatcher.ResponseData;
+  url: URL;
+  started: number;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const ABSENT = new Set([404, 410]);
+const DEFAULT_TIMEOUTS = { connectMs: 10_000, headersMs: 30_000, bodyMs: 30_000 };
+
+export class UpstreamClient {
+  readonly repository: string;
+  readonly #base: URL;
+  readonly #authorization: string | undefined;
+  readonly #agent: Agent;
+  readonly #retries: number;
+  readonly #maxRedirects: number;
+  readonly #backoff: BackoffOptions;
+  readonly #log: ExchangeLog;
+  readonly #userAgent: string;
+  #closed = false;
+
+  constructor(options: UpstreamClientOptions) {
+    const base = parseBaseUrl(options.baseUrl);
+    this.repository = options.repository;
+    this.#base = base.url;
+    const fromUrl: UpstreamCredentials = {};
+    if (base.username !== undefined) fromUrl.username = base.username;
+    if (base.password !== undefined) fromUrl.password = base.password;
+    this.#authorization = authorizationHeader(mergeCredentials(fromUrl, options.credentials));
+    this.#retries = Math.max(0, options.retries ?? 2);
+    this.#maxRedirects = Math.max(0, options.maxRedirects ?? 5);
+    this.#backoff = {
+      baseMs: options.backoff?.baseMs ?? DEFAULT_BACKOFF.baseMs,
+      capMs: options.backoff?.capMs ?? DEFAULT_BACKOFF.capMs,
+    };
+    this.#log = new ExchangeLog(options.repository, options.logger, options.onRequest);
+    this.#userAgent = options.userAgent ?? 'countersign';
+    const t = options.timeouts ?? {};
+    // undici checks header/body timeouts on a ~0.5 s tick: fine for second-scale limits.
+    this.#agent = new Agent({
+      connect: { timeout: t.connectMs ?? DEFAULT_TIMEOUTS.connectMs },
+      headersTimeout: t.headersMs ?? DEFAULT_TIMEOUTS.headersMs,
+      bodyTimeout: t.bodyMs ?? DEFAULT_TIMEOUTS.bodyMs,
+      ...(options.connections !== undefined ? { connections: options.connections } : {}),
+    });
+  }
+
+  /** The base URL without credentials (for logs and the UI). */
+  get baseUrl(): string {
+    return redactUrl(this.#base);
+  }
+
+  /** GETs `req.path` into a temp blob made by `createTemp`; the caller owns the returned blob. */
+  fetch(req: UpstreamRequest, createTemp: () => Promise<TempBlob>): Promise<UpstreamResult> {
+    const headers: Record<string, string> = {};
+    if (req.accept) headers['accept'] = req.accept;
+    if (req.validators?.etag) headers['if-none-match'] = req.validators.etag;
+    if (req.validators?.lastModified) headers['if-modified-since'] = req.validators.lastModified;
+    return withRetries(this.#retryPolicy('GET', req.path), async () => {
+      const opened = await this.#open('GET', req.path, headers);
+      const { res, url } = opened;
+      if (res.statusCode === 200) return this.#receiveToTemp(opened, req, createTemp);
+      if (res.statusCode === 304) {
+        await this.#finishExchange(opened, 'GET', 'not-modified');
+        return { kind: 'not-modified', ...validatorsOf(res.headers) };
+      }
+      if (ABSENT.has(res.statusCode)) {
+        await this.#finishExchange(opened, 'GET', 'absent');
+        return { kind: 'absent', status: res.statusCode };
+      }
+      return this.#failStatus(opened, 'GET', req.path, url);
+    });
+  }
+
+  /** GETs a small auxiliary file (signature, checksum list) into memory. */
+  fetchSmall(path: string, maxBytes: number, options: { accept?: string } = {}): Promise<SmallResult> {
+    const headers: Record<string, string> = options.accept ? { accept: options.accept } : {};
+    return withRetries(this.#retryPolicy('GET', path), async () => {
+      const opened = await this.#open('GET', path, headers);
+      const { res, url } = opened;
+      if (ABSENT.has(res.statusCode)) {
+        await this.#finishExchange(opened, 'GET', 'absent');
+        return { kind: 'absent', status: res.statusCode };
+      }
+      if (res.statusCode !== 200) return this.#failStatus(opened, 'GET', path, url);
+      const contentLength = this.#checkAnnouncedLength(opened, path, maxBytes);
+      const sink = new MemorySink();
+      await this.#receive(opened, path, { maxBytes, contentLength }, sink);
+      this.#log.report('GET', url, opened.started, 'fetched', 200);
+      const contentType = header(res.headers, 'content-type');
+      return contentType === undefined ? { kind: 'fetched', bytes: sink.bytes() } : { kind: 'fetched', bytes: sink.bytes(), contentType };
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#agent.close();
+  }
+
+  async #receiveToTemp(opened: Opened, req: UpstreamRequest, createTemp: () => Promise<TempBlob>): Promise<UpstreamResult> {
+    const { res, url } = opened;
+    // Refuse before touching the store when the upstream announces too much.
+    const contentLength = this.#checkAnnouncedLength(opened, req.path, req.maxBytes);
+    let temp: TempBlob;
+    try {
+      temp = await createTemp();
+    } catch (err) {
+      abandonBody(res.body);
+      this.#log.report('GET', url, opened.started, 'store-error', 200);
+      throw err;
+    }
+    try {
+      await this.#receive(opened, req.path, { maxBytes: req.maxBytes, contentLength }, temp);
+      await temp.finish();
+    } catch (err) {
+      await temp.abort().catch(() => undefined);
+      throw err;
+    }
+    this.#log.report('GET', url, opened.started, 'fetched', 200);
+    const contentType = header(res.headers, 'content-type');
+    return {
+      kind: 'fetched',
+      body: temp,
+      ...validatorsOf(res.headers),
+      ...(contentType === undefined ? {} : { contentType }),
+      url: redactUrl(url),
+    };
+  }
+
+  /** Streams a 200 body into `sink`; throws (Retryable where another attempt may help). */
+  async #receive(opened: Opened, path: string, limits: DrainLimits, sink: ByteSink): Promise<void> {
+    const { maxBytes } = limits;
+    let drained: DrainResult;
+    try {
+      drained = await drainBody(opened.res.body, sink, limits);
+    } catch (err) {
+      this.#log.report('GET', opened.url, opened.started, 'store-error', 200);
+      throw err;
+    }
+    const { url, started } = opened;
+    switch (drained.kind) {
+      case 'complete':
+        return;
+      case 'too-large':
+        this.#log.report('GET', url, started, 'too-large', 200);
+        throw this.#log.error('UPSTREAM_TOO_LARGE', `Upstream response for "${path}" exceeds the limit of ${maxBytes} bytes`, path, url, { limit: maxBytes });
+      case 'length-mismatch':
+        this.#log.report('GET', url, started, 'truncated', 200);
+        throw new Retryable(
+          this.#log.error('UPSTREAM_TRUNCATED', `Upstream response for "${path}" has ${drained.bytes} of ${drained.expected} announced bytes`, path, url),
+        );
+      case 'transport': {
+        const timeout = isTimeout(drained.cause);
+        this.#log.report('GET', url, started, timeout ? 'timeout' : 'truncated', 200);
+        const reason = transportReason(drained.cause);
+        throw new Retryable(
+          timeout
+            ? this.#log.error('UPSTREAM_TIMEOUT', `Upstream stalled while sending "${path}": ${reason}`, path, url, {}, drained.cause)
+            : this.#log.error('UPSTREAM_TRUNCATED', `Upstream response for "${path}" ended after ${drained.bytes} bytes: ${reason}`, path, url, {}, drained.cause),
+        );
+      }
+      default:
+        return assertNever(drained);
+    }
+  }
+
+  #checkAnnouncedLength(opened: Opened, path: string, maxBytes: number): number | undefined {
+    const contentLength = parseContentLength(header(opened.res.headers, 'content-length'));
+    if (contentLength !== undefined && contentLength > maxBytes) {
+      abandonBody(opened.res.body);
+      this.#log.report('GET', opened.url, opened.started, 'too-large', 200);
+      throw this.#log.error('UPSTREAM_TOO_LARGE', `Upstream announces ${contentLength} bytes for "${path}", over the limit of ${maxBytes}`, path, opened.url, {
+        limit: maxBytes,
+      });
+    }
+    return contentLength;
+  }
+
+  /** Sends the request and follows redirects; resolves with the first non-redirect response. */
+  async #open(method: string, path: string, headers: Record<string, string>): Promise<Opened> {
+    let url = joinUpstreamPath(this.#base, path);
+    for (let hop = 0; ; hop++) {
+      const started = performance.now();
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await this.#agent.request({
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method: method as Dispatcher.HttpMethod,
+          headers: this.#headersFor(url, headers),
+        });
+      } catch (cause) {
+        const timeout = isTimeout(cause);
+        this.#log.report(method, url, started, timeout ? 'timeout' : 'network-error');
+        const reason = transportReason(cause);
+        throw new Retryable(
+          timeout
+            ? this.#log.error('UPSTREAM_TIMEOUT', `Upstream did not answer in time for "${path}": ${reason}`, path, url, {}, cause)
+            : this.#log.error('UPSTREAM_UNAVAILABLE', `Cannot reach upstream for "${path}": ${reason}`, path, url, {}, cause),
+        );
+      }
+      if (!REDIRECTS.has(res.statusCode)) return { res, url, started };
+
+      const location = header(res.headers, 'location');
+      await this.#finishExchange({ res, url, started }, method, 'redirect');
+      const next = location === undefined ? undefined : resolveRedirect(url, location);
+      if (!next) {
+        throw this.#log.error('UPSTREAM_BAD_STATUS', `Upstream sent an unusable redirect (${res.statusCode}) for "${path}"`, path, url, {
+          status: res.statusCode,
+        });
+      }
+      if (hop >= this.#maxRedirects) {
+        throw this.#log.error('UPSTREAM_TOO_MANY_REDIRECTS', `Upstream redirected more than ${this.#maxRedirects} times for "${path}"`, path, url);
+      }
+      url = next;
+    }
+  }
+
+  #headersFor(url: URL, extra: Record<string, string>): Record<string, string> {
+    const headers: Record<string, string> = { 'user-agent': this.#userAgent, 'accept-encoding': 'identity', ...extra };
+    // Credentials belong to the configured origin only, never to a redirect target.
+    if (this.#authorization !== undefined && url.origin === this.#base.origin) headers['authorization'] = this.#authorization;
+    return headers;
+  }
+
+  async #failStatus(opened: Opened, method: string, path: string, url: URL): Promise<never> {
+    const status = opened.res.statusCode;
+    const serverError = status >= 500;
+    await this.#finishExchange(opened, method, serverError ? 'server-error' : 'bad-status');
+    if (serverError) {
+      throw new Retryable(this.#log.error('UPSTREAM_UNAVAILABLE', `Upstream answered ${status} for "${path}"`, path, url, { status }));
+    }
+    throw this.#log.error('UPSTREAM_BAD_STATUS', `Upstream answered ${status} for "${path}"`, path, url, { status });
+  }
+
+  /** Discards the body of a response we do not keep (so the connection can be reused). */
+  async #finishExchange(opened: Opened, method: string, outcome: UpstreamOutcome): Promise<void> {
+    await opened.res.body.dump().catch(() => undefined);
+    this.#log.report(method, opened.url, opened.started, outcome, opened.res.statusCode);
+  }
+
+  #retryPolicy(method: string, path: string): RetryPolicy {
+    return {
+      method,
+      retries: this.#retries,
+      backoff: this.#backoff,
+      beforeAttempt: () => {
+        if (this.#closed) throw this.#log.error('UPSTREAM_UNAVAILABLE', `Upstream client for "${this.repository}" is closed`, path, this.#base);
+      },
+      onRetry: (error, attempt, delayMs) => this.#log.retrying(error, attempt, delayMs),
+    };
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`Unexpected drain result: ${JSON.stringify(value)}`);
+}

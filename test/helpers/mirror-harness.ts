@@ -1,0 +1,71 @@
+/**
+ * Starts the real mirror in-process on 127.0.0.1 port 0 with a real data directory.
+ * Organisation keys are generated once per test run (RSA 4096 is slow) and copied into
+ * each data directory, as an operator importing the same keys would.
+ */
+import { cp, mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { parseConfig, type Config } from '../../src/config/load-config.js';
+import type { ConfigInput } from '../../src/config/schema.js';
+import { FORMATS } from '../../src/formats/index.js';
+import { openKeyStore } from '../../src/keys/key-store.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { buildApp, type App } from '../../src/server/app.js';
+
+export interface RunningMirror {
+  app: App;
+  url: string;
+  dataDir: string;
+  config: Config;
+  get(path: string, init?: RequestInit): Promise<Response>;
+  close(): Promise<void>;
+}
+
+let sharedKeys: Promise<string> | undefined;
+
+/** A key directory made once per process (or taken from COUNTERSIGN_TEST_KEYS_DIR). */
+export function sharedKeyDir(): Promise<string> {
+  sharedKeys ??= (async () => {
+    const fromEnv = process.env.COUNTERSIGN_TEST_KEYS_DIR;
+    if (fromEnv && (await stat(join(fromEnv, 'manifest.json')).catch(() => undefined))) return fromEnv;
+    const dir = join(await mkdtemp(join(tmpdir(), 'countersign-keys-')), 'keys');
+    await openKeyStore({ dir });
+    return dir;
+  })();
+  return sharedKeys;
+}
+
+export async function makeDataDir(): Promise<string> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'countersign-data-'));
+  await cp(await sharedKeyDir(), join(dataDir, 'keys'), { recursive: true });
+  return dataDir;
+}
+
+export function configText(input: ConfigInput): string {
+  return stringify(input);
+}
+
+export async function startMirror(input: Omit<ConfigInput, 'dataDir'> & { dataDir?: string }, opts: { logLevel?: string } = {}): Promise<RunningMirror> {
+  const dataDir = input.dataDir ?? (await makeDataDir());
+  const config = parseConfig(
+    configText({ listen: { host: '127.0.0.1', port: 0 }, ...input, dataDir, log: { level: 'silent' } }),
+    { file: 'test.yaml', formats: FORMATS, env: {}, cwd: dataDir },
+  );
+  const log = createLogger(opts.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent');
+  const app = await buildApp(config, { formats: FORMATS, log, env: {} });
+  const { url } = await app.listen();
+  return {
+    app,
+    url,
+    dataDir,
+    config,
+    get: (path, init) => fetch(`${url}${path}`, init),
+    close: () => app.close(),
+  };
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
