@@ -10,7 +10,7 @@ import { MirrorError } from '../errors.js';
 import { generateOpenPgpKey, parseIdentity } from './generate-openpgp.js';
 import { CA_VALIDITY_YEARS, issueCertificate, LEAF_VALIDITY_YEARS } from './generate-x509.js';
 import { spkiDer } from './key-ids.js';
-import { pendingCertified, pendingNodeKey, pendingOpenPgp, type BuildContext, type PendingKey } from './key-material.js';
+import { pendingCertified, pendingNodeKey, pendingOpenPgp, type BuildContext, type LoadedKey, type PendingKey } from './key-material.js';
 import { generateNodeKey } from './pem-keys.js';
 import type { EcdsaCurve, KeyKind } from './types.js';
 
@@ -53,7 +53,8 @@ export function chooseRsaKeyName(spki: Buffer, preferred: string | undefined, ta
   return name;
 }
 
-function organization(identity: string): string {
+/** The O= of our certificates: the identity's name part. */
+export function organization(identity: string): string {
   const uid = parseIdentity(identity);
   return uid.name ?? uid.email ?? identity;
 }
@@ -85,8 +86,7 @@ export async function issueCa(key: KeyObject, ctx: GenerateContext): Promise<Pen
   return pendingCertified('x509-ca', key, [new X509Certificate(der)], ctx);
 }
 
-export function caSourceOf(pending: PendingKey): CaSource {
-  const { loaded } = pending;
+export function caSourceOf(loaded: LoadedKey): CaSource {
   if (loaded.secret?.type !== 'node' || !loaded.certs?.[0]) throw new MirrorError('KEY_ERROR', 'The CA has no private key loaded');
   return { id: loaded.record.id, certDer: loaded.certs[0].raw, privateKey: loaded.secret.key };
 }
@@ -126,7 +126,7 @@ export async function generateKinds(kinds: ReadonlySet<KeyKind>, ctx: GenerateCo
   if (kinds.has('x509-ca')) {
     const caJob = timed('x509-ca', async () => issueCa(await generateNodeKey({ type: 'rsa', bits: sizes.caRsaBits }), ctx));
     jobs.push(caJob);
-    ca = caJob.then(caSourceOf);
+    ca = caJob.then((pending) => caSourceOf(pending.loaded));
     // The CA's own failure is reported through caJob; don't let this derived promise go unhandled.
     ca.catch(() => undefined);
   }

@@ -18,7 +18,3 @@ export function spkiId(der: Buffer): string {
 export function spkiShortHex(der: Buffer): string {
   return createHash('sha256').update(der).digest('hex').slice(0, 16);
 }
-
-export function openPgpId(fingerprintHex: string): string {
-  return fingerprintHex.toUpperCase();
-}

@@ -35,14 +35,14 @@ export async function generateNodeKey(spec: KeySpec): Promise<KeyObject> {
   }
 }
 
-/** "rsa4096", "ecdsa-p256", "ed25519" (prefix added by the caller for x509 kinds). */
+/** "rsa4096", "ecdsa-p256", "ed25519" (x509 kinds prefix "x509-"). */
 export function describeNodeKey(key: KeyObject): string {
   const details = key.asymmetricKeyDetails ?? {};
   switch (key.asymmetricKeyType) {
     case 'rsa':
       return `rsa${details.modulusLength ?? 0}`;
     case 'ec':
-      return `ecdsa-${(curveFromNodeName(details.namedCurve) ?? details.namedCurve ?? 'unknown').toLowerCase()}`;
+      return `ecdsa-${(curveFromNodeName(details.namedCurve) ?? details.namedCurve ?? 'unknown').toLowerCase().replace('-', '')}`;
     default:
       return key.asymmetricKeyType ?? 'unknown';
   }

@@ -33,11 +33,9 @@ const keys: Handler = (app, req, res, rest) => {
     const list = app.keys.list().map((k) => ({ ...k, downloadUrl: `${app.config.publicUrl}${k.downloadUrl}` }));
     return send(res, 200, 'application/json; charset=utf-8', JSON.stringify({ keys: list }), head);
   }
-  if (file === 'openpgp.asc') return send(res, 200, 'application/pgp-keys', app.keys.openpgpPublicArmored(), head);
-  if (file === 'cosign.pub') return send(res, 200, 'application/x-pem-file', app.keys.cosignPublicPem(), head);
-  if (file === 'ca.pem') return send(res, 200, 'application/x-pem-file', app.keys.caPem(), head);
-  const rsa = app.keys.rsaPublic();
-  if (file === rsa.fileName) return send(res, 200, 'application/x-pem-file', rsa.pem, head);
+  // Aliases (openpgp.asc, cosign.pub, ca.pem, <name>.rsa.pub) and per-key files of retired keys.
+  const pub = app.keys.publicFile(file);
+  if (pub) return send(res, 200, pub.contentType, pub.body, head);
   throw new MirrorError('NOT_FOUND', `No public key is published as /-/keys/${file}`, { object: `/-/keys/${file}` });
 };
 

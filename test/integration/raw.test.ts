@@ -203,12 +203,15 @@ describe('raw repository', () => {
 
   test('hostile paths are refused with 400 before the upstream is asked', async () => {
     upstream.resetCounts();
-    for (const path of ['/files/%2e%2e/%2e%2e/etc/passwd', '/files/a%2fb', '/files/a%00b', '/files/a%5cb', `/files/${'x'.repeat(300)}`]) {
+    for (const path of ['/files/a%2fb', '/files/a%00b', '/files/a%5cb', `/files/${'x'.repeat(300)}`]) {
       const res = await mirror.get(path);
       assert.equal(res.status, 400, path);
       assert.equal(((await res.json()) as { code: string }).code, 'BAD_PATH');
     }
+    // fetch() would resolve these dot segments itself; send them as written.
     assert.equal((await rawRequest(mirror.url, '/files/../../etc/passwd')).status, 400);
+    assert.equal((await rawRequest(mirror.url, '/files/%2e%2e/%2e%2e/etc/passwd')).status, 400);
+    assert.equal((await rawRequest(mirror.url, '/files/.%2E/x')).status, 400);
     assert.equal((await rawRequest(mirror.url, '/files/a\\..\\b')).status, 400);
     assert.equal(upstream.requests(), 0);
   });

@@ -1,0 +1,147 @@
+/**
+ * Turns material the organisation supplies into a PendingKey of the requested kind, or
+ * refuses it with a KEY_ERROR that says why. Messages name the kind and the problem; they
+ * never echo the material.
+ */
+import { X509Certificate, type KeyObject } from 'node:crypto';
+import { MirrorError } from '../errors.js';
+import { describeOpenPgpKey, loadOpenPgpPrivateKey } from './generate-openpgp.js';
+import { chooseRsaKeyName, type CaSource, type GenerateContext } from './generate-keys.js';
+import { splitCertificates } from './generate-x509.js';
+import { spkiDer } from './key-ids.js';
+import { pendingCertified, pendingNodeKey, pendingOpenPgp, type PendingKey } from './key-material.js';
+import { curveFromNodeName, loadPrivatePem } from './pem-keys.js';
+import type { KeyKind } from './types.js';
+import { caProblems, chainProblems, codeSigningProblems, issuedBy, validityProblem } from './x509-checks.js';
+
+const PRIVATE_PEM = /-----BEGIN ((?:ENCRYPTED |RSA |EC )?PRIVATE KEY)-----[\s\S]+?-----END \1-----/;
+const MIN_RSA_BITS = 2048;
+
+function reject(kind: KeyKind, reason: string): MirrorError {
+  return new MirrorError('KEY_ERROR', `Cannot import the ${kind} key: ${reason}`, { kind });
+}
+
+function checkNodeKey(kind: KeyKind, key: KeyObject, want: 'rsa' | 'ec' | 'ed25519', curves?: readonly string[]): void {
+  if (key.asymmetricKeyType !== want) throw reject(kind, `expected a ${want} private key, got ${key.asymmetricKeyType}`);
+  if (want === 'rsa') {
+    const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+    if (bits < MIN_RSA_BITS) throw reject(kind, `RSA keys must have at least ${MIN_RSA_BITS} bits, this one has ${bits}`);
+  }
+  if (want === 'ec' && curves) {
+    const curve = curveFromNodeName(key.asymmetricKeyDetails?.namedCurve);
+    if (!curve || !curves.includes(curve)) throw reject(kind, `curve ${curve ?? key.asymmetricKeyDetails?.namedCurve} is not allowed here (allowed: ${curves.join(', ')})`);
+  }
+}
+
+async function importOpenPgp(material: string, passphrase: string | undefined, ctx: GenerateContext): Promise<PendingKey> {
+  const key = await loadOpenPgpPrivateKey(material, passphrase, 'being imported');
+  if (key.keyPacket.version !== 4) throw reject('openpgp', `v${key.keyPacket.version} keys are not read by gpg 2.2/2.4; use a v4 key`);
+  const primary = key.getAlgorithmInfo();
+  if (primary.algorithm.startsWith('rsa') && (primary.bits ?? 0) < MIN_RSA_BITS) throw reject('openpgp', `RSA keys must have at least ${MIN_RSA_BITS} bits, this one has ${primary.bits}`);
+  try {
+    await key.verifyPrimaryKey();
+  } catch (err) {
+    throw reject('openpgp', `the primary key is not usable: ${(err as Error).message}`);
+  }
+  let signing;
+  try {
+    signing = await key.getSigningKey();
+  } catch (err) {
+    throw reject('openpgp', `it has no usable signing key or subkey (${(err as Error).message})`);
+  }
+  const info = signing.getAlgorithmInfo();
+  if (info.algorithm.startsWith('rsa') && (info.bits ?? 0) < MIN_RSA_BITS) throw reject('openpgp', `the RSA signing key has ${info.bits} bits (minimum ${MIN_RSA_BITS})`);
+  if (!['rsaSign', 'rsaEncryptSign', 'eddsaLegacy', 'ed25519', 'ecdsa'].includes(info.algorithm)) {
+    throw reject('openpgp', `signing algorithm ${info.algorithm} is not supported`);
+  }
+  ctx.log({ kind: 'openpgp', algorithm: describeOpenPgpKey(key) }, 'importing OpenPGP key');
+  return pendingOpenPgp(key, ctx);
+}
+
+function privateKeyFrom(kind: KeyKind, material: string, passphrase: string | undefined): KeyObject {
+  const block = PRIVATE_PEM.exec(material)?.[0];
+  if (!block) throw reject(kind, 'no PEM private key found (PKCS#8, SEC1 "EC PRIVATE KEY" or PKCS#1 "RSA PRIVATE KEY")');
+  return loadPrivatePem(block, passphrase, 'being imported');
+}
+
+function certificatesFrom(kind: KeyKind, material: string): X509Certificate[] {
+  try {
+    const certs = splitCertificates(material);
+    if (certs.length === 0) throw new Error('no PEM certificate found');
+    return certs;
+  } catch (err) {
+    throw reject(kind, (err as Error).message);
+  }
+}
+
+function importCa(material: string, passphrase: string | undefined, ctx: GenerateContext): PendingKey {
+  const key = privateKeyFrom('x509-ca', material, passphrase);
+  const [cert, ...rest] = certificatesFrom('x509-ca', material);
+  if (rest.length > 0) throw reject('x509-ca', 'give only the root certificate and its private key');
+  if (key.asymmetricKeyType === 'ec') checkNodeKey('x509-ca', key, 'ec', ['P-256', 'P-384', 'P-521']);
+  else checkNodeKey('x509-ca', key, 'rsa');
+  if (!cert!.checkPrivateKey(key)) throw reject('x509-ca', 'the private key does not match the certificate');
+  const problems = [...caProblems(cert!), validityProblem(cert!, ctx.now)].filter((p): p is string => p !== undefined);
+  if (problems.length > 0) throw reject('x509-ca', problems.join('; '));
+  if (key.asymmetricKeyType === 'ec') {
+    ctx.log({ kind: 'x509-ca' }, 'the imported CA is ECDSA: NuGet clients accept only RSA-signed signing certificates');
+  }
+  return pendingCertified('x509-ca', key, [cert!], ctx);
+}
+
+function importLeaf(type: 'rsa' | 'ecdsa', material: string, passphrase: string | undefined, ctx: GenerateContext, ca: CaSource | undefined): PendingKey {
+  const kind = `x509-${type}` as const;
+  const key = privateKeyFrom(kind, material, passphrase);
+  if (type === 'rsa') checkNodeKey(kind, key, 'rsa');
+  // Swift's package signing (cms-1.0.0) accepts ECDSA P-256 only.
+  else checkNodeKey(kind, key, 'ec', ['P-256']);
+  const certs = certificatesFrom(kind, material);
+  const leaf = certs[0]!;
+  if (!leaf.checkPrivateKey(key)) throw reject(kind, 'the private key does not match the certificate');
+  const problems = [...codeSigningProblems(leaf), validityProblem(leaf, ctx.now)].filter((p): p is string => p !== undefined);
+  let issuerId: string | undefined;
+  if (certs.length === 1) {
+    // No chain given: the leaf must come from our CA, whose certificate completes the chain.
+    const caCert = ca ? new X509Certificate(ca.certDer) : undefined;
+    if (!caCert || !issuedBy(leaf, caCert)) problems.push('it is not issued by the active CA; append its issuer chain after the certificate');
+    else {
+      certs.push(caCert);
+      issuerId = ca!.id;
+    }
+  } else {
+    problems.push(...chainProblems(certs));
+    if (ca && certs.at(-1)!.fingerprint256 === new X509Certificate(ca.certDer).fingerprint256) issuerId = ca.id;
+  }
+  if (problems.length > 0) throw reject(kind, problems.join('; '));
+  return pendingCertified(kind, key, certs, ctx, issuerId);
+}
+
+/** Validates and converts imported material; `ca` is the active CA (for leaves). */
+export async function buildImport(kind: KeyKind, material: string, passphrase: string | undefined, ctx: GenerateContext, ca?: CaSource): Promise<PendingKey> {
+  switch (kind) {
+    case 'openpgp':
+      return importOpenPgp(material, passphrase, ctx);
+    case 'ecdsa': {
+      const key = privateKeyFrom(kind, material, passphrase);
+      checkNodeKey(kind, key, 'ec', ['P-224', 'P-256', 'P-384', 'P-521']);
+      return pendingNodeKey('ecdsa', key, ctx);
+    }
+    case 'rsa': {
+      const key = privateKeyFrom(kind, material, passphrase);
+      checkNodeKey(kind, key, 'rsa');
+      return pendingNodeKey('rsa', key, ctx, chooseRsaKeyName(spkiDer(key), ctx.options.rsaKeyName, ctx.takenRsaNames));
+    }
+    case 'ed25519': {
+      const key = privateKeyFrom(kind, material, passphrase);
+      checkNodeKey(kind, key, 'ed25519');
+      return pendingNodeKey('ed25519', key, ctx);
+    }
+    case 'x509-ca':
+      return importCa(material, passphrase, ctx);
+    case 'x509-rsa':
+      return importLeaf('rsa', material, passphrase, ctx, ca);
+    case 'x509-ecdsa':
+      return importLeaf('ecdsa', material, passphrase, ctx, ca);
+  }
+}
+

@@ -1,0 +1,261 @@
+/**
+ * The organisation's key store: `<dataDir>/keys/` with a manifest, one private file (0600,
+ * encrypted when a passphrase is set) and one public file per key. Missing kinds are
+ * generated on open; rotation and import add a key and retire the previous one, writing
+ * files first and the manifest last so an interrupted change never leaves a broken store.
+ */
+import { performance } from 'node:perf_hooks';
+import { inspect } from 'node:util';
+import { MirrorError } from '../errors.js';
+import { armorKeyring } from './generate-openpgp.js';
+import { caSourceOf, generateKinds, organization, type CaSource, type GenerateContext, type KeySizes, type ResolvedKeyOptions } from './generate-keys.js';
+import { buildImport } from './import-key.js';
+import { ensureKeyDir, PRIVATE_MODE, PUBLIC_MODE, writeFileAtomic } from './key-files.js';
+import type { LoadedKey, PendingKey } from './key-material.js';
+import { keySizes, resolveKeyOptions } from './key-options.js';
+import { loadKey } from './load-key.js';
+import { readManifest, writeManifest, type Manifest } from './manifest.js';
+import { findPublicFile, publicInfo } from './public-info.js';
+import { reportDrift } from './report-drift.js';
+import { issueServerCertificate } from './server-certificate.js';
+import { makeEcdsaSigner, makeEd25519Signer, makeOpenPgpSigner, makeRsaSigner, makeX509LeafSigner } from './signers.js';
+import {
+  KEY_KINDS,
+  type EcdsaSigner, type Ed25519Signer, type ImportOptions, type IssuedServerCertificate, type KeyKind, type KeyOptions,
+  type KeyStore, type OpenPgpSigner, type PublicFile, type PublicKeyInfo, type RsaSigner, type X509LeafSigner, type X509LeafType,
+} from './types.js';
+
+export interface KeyLogger {
+  info(obj: object, msg?: string): void;
+  warn?(obj: object, msg?: string): void;
+}
+
+export interface OpenKeyStoreOptions {
+  dir: string;
+  passphrase?: string;
+  options?: KeyOptions;
+  logger?: KeyLogger;
+  /** Where COUNTERSIGN_TEST_FAST_KEYS is read from; process.env by default. */
+  env?: NodeJS.ProcessEnv;
+}
+
+const KIND_ORDER = new Map(KEY_KINDS.map((k, i) => [k, i]));
+
+/** Active first, then newest first, within each kind in KEY_KINDS order. */
+function byKindStatusAge(a: LoadedKey, b: LoadedKey): number {
+  const ra = a.record;
+  const rb = b.record;
+  return (KIND_ORDER.get(ra.kind)! - KIND_ORDER.get(rb.kind)!) || (ra.status === rb.status ? 0 : ra.status === 'active' ? -1 : 1) || rb.createdAt.localeCompare(ra.createdAt);
+}
+
+function assertKind(kind: KeyKind): void {
+  if (!KEY_KINDS.includes(kind)) throw new MirrorError('KEY_ERROR', `Unknown key kind "${String(kind)}" (known: ${KEY_KINDS.join(', ')})`);
+}
+
+class FileKeyStore implements KeyStore {
+  readonly #dir: string;
+  readonly #passphrase: string | undefined;
+  readonly #options: ResolvedKeyOptions;
+  readonly #sizes: KeySizes;
+  readonly #log: KeyLogger;
+  #keys: LoadedKey[];
+  #keyring = '';
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(dir: string, passphrase: string | undefined, options: ResolvedKeyOptions, sizes: KeySizes, log: KeyLogger, keys: LoadedKey[]) {
+    this.#dir = dir;
+    this.#passphrase = passphrase;
+    this.#options = options;
+    this.#sizes = sizes;
+    this.#log = log;
+    this.#keys = keys.sort(byKindStatusAge);
+    this.#rebuildKeyring();
+  }
+
+  list(): PublicKeyInfo[] {
+    return this.#keys.map(publicInfo);
+  }
+
+  openpgpSigner(): OpenPgpSigner {
+    return makeOpenPgpSigner(this.#active('openpgp'));
+  }
+
+  openpgpPublicArmored(): string {
+    return this.#keyring;
+  }
+
+  cosignPublicPem(): string {
+    return this.#active('ecdsa').publicText;
+  }
+
+  rsaPublic(): { fileName: string; pem: string } {
+    const key = this.#active('rsa');
+    return { fileName: `${key.record.rsaKeyName}.rsa.pub`, pem: key.publicText };
+  }
+
+  caPem(): string {
+    return this.#active('x509-ca').publicText;
+  }
+
+  caBundlePem(): string {
+    return this.#keys.filter((k) => k.record.kind === 'x509-ca').map((k) => k.publicText).join('');
+  }
+
+  ecdsaSigner(): EcdsaSigner {
+    return makeEcdsaSigner(this.#active('ecdsa'));
+  }
+
+  ed25519Signer(): Ed25519Signer {
+    return makeEd25519Signer(this.#active('ed25519'));
+  }
+
+  rsaSigner(): RsaSigner {
+    return makeRsaSigner(this.#active('rsa'));
+  }
+
+  x509Leaf(type: X509LeafType): X509LeafSigner {
+    return makeX509LeafSigner(this.#active(`x509-${type}`));
+  }
+
+  exportPublic(kind: KeyKind, id?: string): string {
+    if (id === undefined) return kind === 'openpgp' ? this.#keyring : this.#active(kind).publicText;
+    const key = this.#keys.find((k) => k.record.kind === kind && k.record.id === id);
+    if (!key) throw new MirrorError('KEY_ERROR', `There is no ${kind} key with id ${id}`, { kind, keyId: id });
+    return key.publicText;
+  }
+
+  publicFile(name: string): PublicFile | undefined {
+    return findPublicFile(this.#keys, name, this.#keyring);
+  }
+
+  issueServerCertificate(hosts: string[]): Promise<IssuedServerCertificate> {
+    return issueServerCertificate(hosts, this.#caSource(), organization(this.#options.identity));
+  }
+
+  rotate(kind: KeyKind): Promise<PublicKeyInfo> {
+    return this.#exclusive(async () => {
+      assertKind(kind);
+      // A new CA must not leave the active leaves chained to the retired one.
+      const kinds: KeyKind[] = kind === 'x509-ca' ? ['x509-ca', 'x509-rsa', 'x509-ecdsa'] : [kind];
+      const ca = kind === 'x509-rsa' || kind === 'x509-ecdsa' ? this.#caSource() : undefined;
+      const pending = await generateKinds(new Set(kinds), this.#context('generated'), ca);
+      return this.#commitReplacing(kind, pending, kinds, 'rotated');
+    });
+  }
+
+  importKey(kind: KeyKind, material: string, opts: ImportOptions = {}): Promise<PublicKeyInfo> {
+    return this.#exclusive(async () => {
+      assertKind(kind);
+      const ctx = this.#context('imported');
+      const pending = [await buildImport(kind, material, opts.passphrase, ctx, this.#caSourceOrUndefined())];
+      const { id } = pending[0]!.loaded.record;
+      const existing = this.#keys.find((k) => k.record.id === id);
+      if (existing) throw new MirrorError('KEY_ERROR', `Cannot import the ${kind} key: key ${id} is already in the store (${existing.record.status})`, { kind, keyId: id });
+      const kinds: KeyKind[] = [kind];
+      if (kind === 'x509-ca') {
+        pending.push(...(await generateKinds(new Set<KeyKind>(['x509-rsa', 'x509-ecdsa']), this.#context('generated'), caSourceOf(pending[0]!.loaded))));
+        kinds.push('x509-rsa', 'x509-ecdsa');
+      }
+      return this.#commitReplacing(kind, pending, kinds, 'imported');
+    });
+  }
+
+  toJSON(): object {
+    return { dir: this.#dir, keys: this.list() };
+  }
+
+  [inspect.custom](): string {
+    return `KeyStore ${inspect({ dir: this.#dir, keys: this.#keys.map((k) => `${k.record.kind} ${k.record.id} (${k.record.status})`) })}`;
+  }
+
+  /** Generates every kind that has no active key (all of them on first start). */
+  async generateMissing(): Promise<void> {
+    const missing = KEY_KINDS.filter((kind) => !this.#keys.some((k) => k.record.kind === kind && k.record.status === 'active'));
+    if (missing.length === 0) return;
+    const started = performance.now();
+    this.#log.info({ dir: this.#dir, kinds: missing, sizes: this.#sizes }, 'generating organisation keys (RSA 4096 takes a few seconds)');
+    const pending = await generateKinds(new Set(missing), this.#context('generated'), this.#caSourceOrUndefined());
+    await this.#commit(pending, []);
+    this.#log.info({ dir: this.#dir, keys: pending.map((p) => p.loaded.record.id), ms: Math.round(performance.now() - started) }, 'generated organisation keys');
+  }
+
+  /** Notes where the store differs from what the configuration now asks for. */
+  reportDrift(): void {
+    reportDrift(this.#keys, this.#dir, this.#passphrase !== undefined, this.#options, this.#log);
+  }
+
+  #active(kind: KeyKind): LoadedKey {
+    const key = this.#keys.find((k) => k.record.kind === kind && k.record.status === 'active');
+    if (!key) throw new MirrorError('KEY_ERROR', `There is no active ${kind} key`, { kind });
+    return key;
+  }
+
+  #caSource(): CaSource {
+    return caSourceOf(this.#active('x509-ca'));
+  }
+
+  #caSourceOrUndefined(): CaSource | undefined {
+    return this.#keys.some((k) => k.record.kind === 'x509-ca' && k.record.status === 'active') ? this.#caSource() : undefined;
+  }
+
+  #context(source: 'generated' | 'imported'): GenerateContext {
+    const takenRsaNames = new Set(this.#keys.flatMap((k) => (k.record.rsaKeyName ? [k.record.rsaKeyName] : [])));
+    return {
+      passphrase: this.#passphrase, source, now: new Date(), options: this.#options, sizes: this.#sizes, takenRsaNames,
+      log: (obj, msg) => this.#log.info(obj, msg),
+    };
+  }
+
+  #exclusive<T>(run: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(run);
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+
+  async #commitReplacing(kind: KeyKind, pending: PendingKey[], retire: KeyKind[], verb: string): Promise<PublicKeyInfo> {
+    const before = retire.map((k) => this.#keys.find((x) => x.record.kind === k && x.record.status === 'active')?.record.id);
+    await this.#commit(pending, retire);
+    const key = pending.find((p) => p.loaded.record.kind === kind)!.loaded;
+    this.#log.info({ kind, id: key.record.id, algorithm: key.record.algorithm, retired: before.filter(Boolean) }, `${verb} ${kind} key`);
+    return publicInfo(key);
+  }
+
+  async #commit(pending: PendingKey[], retire: KeyKind[]): Promise<void> {
+    await Promise.all(
+      pending.flatMap(({ loaded, privateText }) => [
+        writeFileAtomic(this.#dir, loaded.record.files.private, privateText, PRIVATE_MODE),
+        writeFileAtomic(this.#dir, loaded.record.files.public, loaded.publicText, PUBLIC_MODE),
+      ]),
+    );
+    const retiredAt = new Date().toISOString();
+    const retireRecord = (k: LoadedKey): LoadedKey =>
+      retire.includes(k.record.kind) && k.record.status === 'active'
+        ? { ...k, record: { ...k.record, status: 'retired', retiredAt }, secret: undefined }
+        : k;
+    const keys = [...this.#keys.map(retireRecord), ...pending.map((p) => p.loaded)];
+    const manifest: Manifest = { version: 1, keys: keys.map((k) => k.record) };
+    // The manifest is the commit point: until it is renamed into place the new files are unused.
+    await writeManifest(this.#dir, manifest);
+    this.#keys = keys.sort(byKindStatusAge);
+    this.#rebuildKeyring();
+  }
+
+  #rebuildKeyring(): void {
+    const keys = this.#keys.filter((k) => k.record.kind === 'openpgp' && k.openpgpPublic).map((k) => k.openpgpPublic!);
+    this.#keyring = keys.length > 0 ? armorKeyring(keys) : '';
+  }
+}
+
+export async function openKeyStore(opts: OpenKeyStoreOptions): Promise<KeyStore> {
+  const log: KeyLogger = opts.logger ?? { info: () => undefined };
+  const passphrase = opts.passphrase === '' ? undefined : opts.passphrase;
+  const options = resolveKeyOptions(opts.options);
+  const sizes = keySizes(opts.env ?? process.env, (obj, msg) => (log.warn ?? log.info).call(log, obj, msg));
+  await ensureKeyDir(opts.dir);
+  const manifest = (await readManifest(opts.dir)) ?? { version: 1 as const, keys: [] };
+  const keys = await Promise.all(manifest.keys.map((record) => loadKey(opts.dir, record, passphrase)));
+  const store = new FileKeyStore(opts.dir, passphrase, options, sizes, log, keys);
+  await store.generateMissing();
+  store.reportDrift();
+  return store;
+}
