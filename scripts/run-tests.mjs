@@ -2,7 +2,8 @@
 // Runs every test file under test/ with node's test runner through tsx (Node 20 has no
 // type stripping and no glob support in --test). Extra arguments are passed to node --test.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 function collect(dir) {
@@ -21,6 +22,14 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
+// One key directory for every test file (each file runs in its own process).
+const env = { ...process.env, NODE_ENV: 'test' };
+if (!env.COUNTERSIGN_TEST_KEYS_DIR) {
+  const dir = join(mkdtempSync(join(tmpdir(), 'countersign-test-keys-')), 'keys');
+  const made = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/make-test-keys.ts', dir], { stdio: 'inherit' });
+  if (made.status !== 0) process.exit(made.status ?? 1);
+  env.COUNTERSIGN_TEST_KEYS_DIR = dir;
+}
 const args = ['--import', 'tsx', '--test', '--test-concurrency=2', ...process.argv.slice(2), ...files];
-const r = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } });
+const r = spawnSync(process.execPath, args, { stdio: 'inherit', env });
 process.exit(r.status ?? 1);

@@ -15,6 +15,8 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { inspect, promisify } from 'node:util';
 import * as openpgp from 'openpgp';
+import { DEFAULT_SIZES } from '../../src/keys/generate-keys.js';
+import { keySizes } from '../../src/keys/key-options.js';
 import { openKeyStore } from '../../src/keys/key-store.js';
 import { KEY_KINDS, type KeyStore } from '../../src/keys/types.js';
 
@@ -55,7 +57,8 @@ describe('key store: first start', () => {
     root = await mkdtemp(join(tmpdir(), 'cs-keys-'));
     dir = join(root, 'data', 'keys');
     const started = performance.now();
-    store = await openKeyStore({ dir, logger, options: { identity: 'Acme Mirror <mirror@acme.test>' } });
+    // env: {} so this file always checks the production sizes, even when CI sets fast keys.
+    store = await openKeyStore({ dir, logger, options: { identity: 'Acme Mirror <mirror@acme.test>' }, env: {} });
     logLines.push(`first open took ${Math.round(performance.now() - started)} ms`);
   });
   after(() => rm(root, { recursive: true, force: true }));
@@ -244,7 +247,8 @@ describe('key store: COUNTERSIGN_TEST_FAST_KEYS (test-only)', () => {
       assert.equal(algorithms['x509-rsa'], 'x509-rsa2048');
       assert.ok(warnings.some((w) => /TEST-ONLY/.test(w)));
       const quiet: string[] = [];
-      await openKeyStore({ dir: join(root, 'other'), options: { openpgp: 'ed25519' }, logger: { info: () => undefined, warn: (_o: object, m?: string) => quiet.push(m ?? '') }, env: {} });
+      assert.deepEqual(keySizes({ COUNTERSIGN_TEST_FAST_KEYS: '0' }, (_o, m) => quiet.push(m)), DEFAULT_SIZES);
+      assert.deepEqual(keySizes({}, (_o, m) => quiet.push(m)), DEFAULT_SIZES);
       assert.deepEqual(quiet, [], 'no warning without the variable');
     } finally {
       await rm(root, { recursive: true, force: true });
