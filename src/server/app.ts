@@ -2,7 +2,10 @@
  * Builds the mirror without listening (tests drive it on port 0): store, keys, one
  * MirrorRepository per configured repository, and the HTTP handler.
  */
+import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/load-config.js';
@@ -30,7 +33,8 @@ export interface App {
   repositories: MirrorRepository[];
   skipped: SkippedRepository[];
   handle(req: IncomingMessage, res: ServerResponse): void;
-  listen(): Promise<{ server: Server; url: string }>;
+  /** Starts the HTTP listener, and the HTTPS one beside it when `listen.https` is set. */
+  listen(): Promise<{ server: Server; url: string; httpsUrl?: string }>;
   close(): Promise<void>;
 }
 
@@ -58,15 +62,15 @@ export async function buildApp(config: Config, opts: { formats: ReadonlyMap<stri
     },
     async listen() {
       const server = createServer({ keepAlive: true }, app.handle);
-      server.keepAliveTimeout = 65_000;
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.listen.port, config.listen.host, () => resolve());
-      });
+      const url = await listenOn(server, config.listen.port, config.listen.host, 'http');
       servers.push(server);
-      const addr = server.address() as AddressInfo;
-      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-      return { server, url: `http://${host}:${addr.port}` };
+      if (!config.listen.https) return { server, url };
+      const tls = await tlsMaterial(config.listen.https, config.configDir, keys);
+      const secure = createHttpsServer({ ...tls, keepAlive: true }, app.handle);
+      const httpsUrl = await listenOn(secure, config.listen.https.port, config.listen.host, 'https');
+      servers.push(secure);
+      log.info({ url: httpsUrl, issuedByOrgCa: !config.listen.https.cert }, 'https listener');
+      return { server, url, httpsUrl };
     },
     async close() {
       await Promise.all(servers.map((s) => new Promise<void>((resolve) => {
@@ -78,6 +82,27 @@ export async function buildApp(config: Config, opts: { formats: ReadonlyMap<stri
     },
   };
   return app;
+}
+
+async function listenOn(server: Server, port: number, host: string, scheme: string): Promise<string> {
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return `${scheme}://${h}:${addr.port}`;
+}
+
+/** The operator's certificate, or one issued by the org CA for the configured hosts. */
+async function tlsMaterial(https: NonNullable<Config['listen']['https']>, configDir: string, keys: KeyStore): Promise<{ cert: string; key: string }> {
+  if (https.cert && https.key) {
+    const [cert, key] = await Promise.all([readFile(resolve(configDir, https.cert), 'utf8'), readFile(resolve(configDir, https.key), 'utf8')]);
+    return { cert, key };
+  }
+  const issued = await keys.issueServerCertificate([...https.hosts]);
+  return { cert: issued.chainPem, key: issued.keyPem };
 }
 
 async function route(app: App, byName: Map<string, MirrorRepository>, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -17,6 +17,7 @@ import { buildApp, type App } from '../../src/server/app.js';
 export interface RunningMirror {
   app: App;
   url: string;
+  httpsUrl?: string;
   dataDir: string;
   config: Config;
   get(path: string, init?: RequestInit): Promise<Response>;
@@ -50,15 +51,16 @@ export function configText(input: ConfigInput): string {
 export async function startMirror(input: Omit<ConfigInput, 'dataDir'> & { dataDir?: string }, opts: { logLevel?: string } = {}): Promise<RunningMirror> {
   const dataDir = input.dataDir ?? (await makeDataDir());
   const config = parseConfig(
-    configText({ listen: { host: '127.0.0.1', port: 0 }, ...input, dataDir, log: { level: 'silent' } }),
+    configText({ ...input, listen: { host: '127.0.0.1', port: 0, ...input.listen }, dataDir, log: { level: 'silent' } }),
     { file: 'test.yaml', formats: FORMATS, env: {}, cwd: dataDir },
   );
   const log = createLogger(opts.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent');
   const app = await buildApp(config, { formats: FORMATS, log, env: {} });
-  const { url } = await app.listen();
+  const { url, httpsUrl } = await app.listen();
   return {
     app,
     url,
+    ...(httpsUrl ? { httpsUrl } : {}),
     dataDir,
     config,
     get: (path, init) => fetch(`${url}${path}`, init),

@@ -87,3 +87,24 @@ describe('mirror endpoints', () => {
     assert.match(await metrics.text(), /countersign_process_/);
   });
 });
+
+describe('https listener', () => {
+  test('serves over TLS with a certificate issued by the org CA, which a client trusting ca.pem accepts', async () => {
+    const { Agent, fetch: undiciFetch } = await import('undici');
+    const mirror = await startMirror({ listen: { host: '127.0.0.1', port: 0, https: { port: 0, hosts: ['127.0.0.1', 'localhost'] } }, repositories: [] });
+    try {
+      const { httpsUrl } = mirror;
+      assert.ok(httpsUrl?.startsWith('https://127.0.0.1:'));
+      const trusting = new Agent({ connect: { ca: mirror.app.keys.caPem() } });
+      const res = await undiciFetch(`${httpsUrl}/-/health`, { dispatcher: trusting });
+      assert.equal(res.status, 200);
+      await trusting.close();
+      const untrusting = new Agent({ connect: { ca: [] as string[] } });
+      await assert.rejects(undiciFetch(`${httpsUrl}/-/health`, { dispatcher: untrusting }));
+      await untrusting.close();
+    } finally {
+      await mirror.close();
+      await removeDir(mirror.dataDir);
+    }
+  });
+});
