@@ -169,7 +169,7 @@ export class MirrorRepository {
   }
 
   async #blobPresent(entry: ObjectEntry): Promise<boolean> {
-    return this.#deps.store.blobs.has(entry.sha256);
+    return this.#deps.store.hot.has(entry.sha256) || this.#deps.store.blobs.has(entry.sha256);
   }
 
   #served(entry: ObjectEntry, cache: Served['cache'], stale?: StaleReason): Served {

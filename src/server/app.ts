@@ -128,7 +128,7 @@ async function route(app: App, byName: Map<string, MirrorRepository>, req: Incom
     repoName = repo.name;
     format = repo.config.format;
     const served = await repo.serve(rest.join('/'));
-    bytes = await sendServed(req, res, served, app.store.blobs);
+    bytes = await sendServed(req, res, served, app.store.blobs, app.store.hot);
   } catch (err) {
     const e = toMirrorError(err);
     if (e.status >= 500) app.log.error({ reqId, repo: repoName, code: e.code, err: e.message, cause: describeCause(e.cause) }, 'request failed');

@@ -5,9 +5,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Served } from '../core/served.js';
+import type { MemoryCache } from '../store/memory-cache.js';
 import type { BlobStore } from '../store/types.js';
 
-export async function sendServed(req: IncomingMessage, res: ServerResponse, served: Served, blobs: BlobStore): Promise<number> {
+/** Blobs up to this size are served from memory once read: a file open per request costs more than the bytes. */
+const HOT_BLOB_MAX = 512 * 1024;
+
+export async function sendServed(req: IncomingMessage, res: ServerResponse, served: Served, blobs: BlobStore, hot: MemoryCache): Promise<number> {
   const etag = `"sha256:${served.sha256}"`;
   const headers: Record<string, string | number> = {
     'content-type': served.contentType,
@@ -39,6 +43,14 @@ export async function sendServed(req: IncomingMessage, res: ServerResponse, serv
     return 0;
   }
   const head = req.method === 'HEAD';
+  if (!served.bytes && !head && served.size <= HOT_BLOB_MAX) {
+    let bytes = hot.get(served.sha256);
+    if (!bytes) {
+      bytes = await blobs.readAll(served.sha256);
+      hot.set(served.sha256, bytes);
+    }
+    served = { ...served, bytes };
+  }
   if (range) {
     const length = range.end - range.start + 1;
     res.writeHead(206, { ...headers, 'content-length': length, 'content-range': `bytes ${range.start}-${range.end}/${served.size}` });
