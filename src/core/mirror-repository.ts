@@ -4,7 +4,9 @@
  */
 import type { RepositoryConfig } from '../config/load-config.js';
 import { isMirrorError, MirrorError, redactUrl } from '../errors.js';
-import type { Classified, FormatRepository, VerifyContext } from '../formats/types.js';
+import { createHash } from 'node:crypto';
+import { encodePath } from '../formats/encode-path.js';
+import type { Classified, FormatRepository, ObjectRef, PathPolicy, VerifyContext } from '../formats/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/open-store.js';
@@ -12,6 +14,7 @@ import type { ObjectEntry } from '../store/types.js';
 import { SingleFlight } from '../upstream/single-flight.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 import type { DerivedSignatures } from './derived-signatures.js';
+import type { DerivedViews } from './derived-views.js';
 import type { Served, StaleReason } from './served.js';
 import { verifyObject } from './verify-object.js';
 
@@ -22,6 +25,9 @@ const STALE_FALLBACK_CODES = new Set(['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT'
 export interface MirrorRepositoryDeps {
   store: Store;
   signatures: DerivedSignatures;
+  views: DerivedViews;
+  publicUrl: string;
+  pathPolicy: PathPolicy;
   metrics: Metrics;
   log: Logger;
   offline: boolean;
@@ -47,17 +53,34 @@ export class MirrorRepository {
     return this.config.name;
   }
 
-  async serve(path: string): Promise<Served> {
-    const c = this.format.classify(path);
+  get pathPolicy(): PathPolicy {
+    return this.#deps.pathPolicy;
+  }
+
+  async serve(path: string, request: { accept?: string } = {}): Promise<Served> {
+    const c = this.format.classify(path, request);
     switch (c.kind) {
       case 'object':
-        return this.fetchObject(c.path, c.mutable, c.contentType);
+        return this.fetchObject(c);
+      case 'view': {
+        const obj = await this.fetchObject(c.of);
+        const entry = this.#deps.store.index.getObject(this.name, c.of.path);
+        if (!entry || entry.sha256 !== obj.sha256) throw new MirrorError('INTERNAL', `${c.of.path} changed while its view was made`, { repository: this.name, object: path });
+        const view = await this.#deps.views.get({
+          repository: this.name, repositoryUrl: this.#repositoryUrl, mode: this.config.verify, format: this.format, view: c.view, entry,
+        });
+        return this.#bytes(view, c.contentType, obj);
+      }
       case 'signature': {
-        const subject = this.format.classify(c.of);
+        const subject = this.format.classify(c.of, request);
         if (subject.kind !== 'object') throw this.#notFound(path, `${c.of} is not an object this repository serves`);
-        const obj = await this.fetchObject(subject.path, subject.mutable, subject.contentType);
+        const obj = await this.fetchObject(subject);
         const sig = await this.#deps.signatures.get(this.name, subject.path, c.scheme, obj.sha256);
-        return { sha256: sig.sha256, size: sig.bytes.byteLength, contentType: c.contentType, bytes: sig.bytes, cache: obj.cache, ...(obj.stale ? { stale: obj.stale } : {}) };
+        return this.#bytes(sig, c.contentType, obj);
+      }
+      case 'generated': {
+        const bytes = c.generate();
+        return { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.byteLength, contentType: c.contentType, bytes, cache: 'hit' };
       }
       case 'not-found':
         throw this.#notFound(path, c.reason);
@@ -67,7 +90,8 @@ export class MirrorRepository {
   }
 
   /** Serves an object from the store when fresh, else from the upstream through verification. */
-  async fetchObject(path: string, mutable: boolean, contentType?: string): Promise<Served> {
+  async fetchObject(ref: ObjectRef): Promise<Served> {
+    const { path } = ref;
     const entry = this.#deps.store.index.getObject(this.name, path);
     if (entry && (await this.#blobPresent(entry))) {
       const fresh = !entry.mutable || Date.now() - entry.checkedAt < this.config.metadataTtlMs;
@@ -77,10 +101,21 @@ export class MirrorRepository {
       this.#count('offline');
       throw new MirrorError('OFFLINE_MISS', `The mirror is offline and ${path} is not cached`, { repository: this.name, object: path });
     }
-    return this.#flights.run(path, () => this.#refresh(path, mutable, contentType));
+    return this.#flights.run(path, async () => {
+      await this.#fetchPrerequisites(ref);
+      return this.#refresh(ref);
+    });
   }
 
-  async #refresh(path: string, mutable: boolean, contentType: string | undefined): Promise<Served> {
+  /** Indexes that vouch for an object are verified before the object is fetched, so it has something to match. */
+  async #fetchPrerequisites(ref: ObjectRef): Promise<void> {
+    if (!ref.requires?.length || this.config.verify === 'off') return;
+    if (this.#deps.store.index.getExpectations(this.name, ref.path).length > 0) return;
+    for (const req of ref.requires) await this.fetchObject(req);
+  }
+
+  async #refresh(ref: ObjectRef): Promise<Served> {
+    const { path } = ref;
     const { index } = this.#deps.store;
     // Another flight may have finished between our lookup and this one starting.
     const entry = index.getObject(this.name, path);
@@ -89,7 +124,7 @@ export class MirrorRepository {
     }
     const usable = entry && (await this.#blobPresent(entry)) ? entry : undefined;
     try {
-      return await this.#fetchAndVerify(path, mutable, contentType, usable);
+      return await this.#fetchAndVerify(ref, usable);
     } catch (err) {
       if (usable && isMirrorError(err) && STALE_FALLBACK_CODES.has(err.code)) {
         this.#log.warn({ code: err.code, object: path, err: err.message }, 'upstream failed; serving the cached copy stale');
@@ -99,11 +134,13 @@ export class MirrorRepository {
     }
   }
 
-  async #fetchAndVerify(path: string, mutable: boolean, contentType: string | undefined, entry: ObjectEntry | undefined): Promise<Served> {
+  async #fetchAndVerify(ref: ObjectRef, entry: ObjectEntry | undefined): Promise<Served> {
+    const { path, mutable, contentType } = ref;
     const upstream = this.#requireUpstream(path);
     const { index, blobs } = this.#deps.store;
     const validators = entry ? { etag: entry.etag, lastModified: entry.lastModified } : undefined;
-    const result = await upstream.fetch({ path, validators, maxBytes: this.config.maxObjectSize }, () => blobs.createTemp());
+    const request = { path: ref.upstreamPath ?? encodePath(path), validators, maxBytes: this.config.maxObjectSize };
+    const result = await upstream.fetch(request, () => blobs.createTemp());
     switch (result.kind) {
       case 'absent':
         throw new MirrorError('UPSTREAM_NOT_FOUND', `The upstream has no ${path} (HTTP ${result.status})`, { repository: this.name, object: path });
@@ -157,7 +194,21 @@ export class MirrorRepository {
   #verifyContext(): VerifyContext {
     return {
       repository: this.name,
+      mode: this.config.verify,
       fetchAuxiliary: (auxPath, maxBytes) => this.#requireUpstream(auxPath).fetchSmall(auxPath, maxBytes),
+      expectations: (p) => this.#deps.store.index.getExpectations(this.name, p),
+    };
+  }
+
+  get #repositoryUrl(): string {
+    return `${this.#deps.publicUrl}/${this.name}`;
+  }
+
+  #bytes(made: { bytes: Buffer; sha256: string }, contentType: string, from: Served): Served {
+    return {
+      sha256: made.sha256, size: made.bytes.byteLength, contentType, bytes: made.bytes, cache: from.cache,
+      ...(from.stale ? { stale: from.stale } : {}),
+      ...(from.verification ? { verification: from.verification } : {}),
     };
   }
 

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/load-config.js';
 import { DerivedSignatures } from '../core/derived-signatures.js';
+import { DerivedViews } from '../core/derived-views.js';
 import { MirrorRepository } from '../core/mirror-repository.js';
 import { MirrorError } from '../errors.js';
 import type { FormatAdapter } from '../formats/types.js';
@@ -49,8 +50,9 @@ export async function buildApp(config: Config, opts: { formats: ReadonlyMap<stri
   });
   const metrics = createMetrics();
   const signatures = new DerivedSignatures(store, keys, metrics);
+  const views = new DerivedViews(store, keys, metrics);
   const { repositories, skipped, closeUpstreams } = await openRepositories(config, {
-    formats: opts.formats, env: opts.env ?? process.env, store, signatures, metrics, log,
+    formats: opts.formats, env: opts.env ?? process.env, store, keys, signatures, views, metrics, log,
   });
   const byName = new Map(repositories.map((r) => [r.name, r]));
   const servers: Server[] = [];
@@ -115,19 +117,22 @@ async function route(app: App, byName: Map<string, MirrorRepository>, req: Incom
   let bytes = 0;
   try {
     if (req.method !== 'GET' && !head) throw new MirrorError('METHOD_NOT_ALLOWED', `${req.method} is not allowed: the mirror is read-only`);
-    const { segments } = parseSafePath(req.url ?? '/');
-    const [first = '', ...rest] = segments;
-    if (first === '-') {
+    const url = req.url ?? '/';
+    // The first segment picks the repository, whose format decides the rest of the path policy.
+    const first = /^\/([a-z0-9._-]*)(?:[/?]|$)/.exec(url)?.[1];
+    const repo = first === undefined ? undefined : byName.get(first);
+    const [head0 = '', ...rest] = parseSafePath(url, repo?.pathPolicy).segments;
+    if (head0 === '-') {
       const endpoint = MIRROR_ENDPOINTS[rest[0] ?? ''];
       if (!endpoint) throw new MirrorError('NOT_FOUND', `No mirror endpoint /-/${rest[0] ?? ''}`);
       await endpoint(app, req, res, rest.slice(1));
       return;
     }
-    const repo = byName.get(first);
-    if (!repo) throw new MirrorError('REPOSITORY_NOT_FOUND', `No repository is configured under "${first}"`, { repository: first });
+    if (!repo) throw new MirrorError('REPOSITORY_NOT_FOUND', `No repository is configured under "${head0}"`, { repository: head0 });
     repoName = repo.name;
     format = repo.config.format;
-    const served = await repo.serve(rest.join('/'));
+    const accept = req.headers.accept;
+    const served = await repo.serve(rest.join('/'), accept ? { accept } : {});
     bytes = await sendServed(req, res, served, app.store.blobs, app.store.hot);
   } catch (err) {
     const e = toMirrorError(err);

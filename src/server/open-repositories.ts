@@ -7,6 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Config, RepositoryConfig } from '../config/load-config.js';
 import type { DerivedSignatures } from '../core/derived-signatures.js';
+import type { DerivedViews } from '../core/derived-views.js';
+import type { KeyStore } from '../keys/types.js';
 import { MirrorRepository } from '../core/mirror-repository.js';
 import { MirrorError, redactUrl } from '../errors.js';
 import type { FormatAdapter } from '../formats/types.js';
@@ -22,7 +24,10 @@ export interface SkippedRepository {
 
 export async function openRepositories(
   config: Config,
-  deps: { formats: ReadonlyMap<string, FormatAdapter>; env: NodeJS.ProcessEnv; store: Store; signatures: DerivedSignatures; metrics: Metrics; log: Logger },
+  deps: {
+    formats: ReadonlyMap<string, FormatAdapter>; env: NodeJS.ProcessEnv; store: Store; keys: KeyStore;
+    signatures: DerivedSignatures; views: DerivedViews; metrics: Metrics; log: Logger;
+  },
 ): Promise<{ repositories: MirrorRepository[]; skipped: SkippedRepository[]; closeUpstreams(): Promise<void> }> {
   const repositories: MirrorRepository[] = [];
   const skipped: SkippedRepository[] = [];
@@ -42,12 +47,15 @@ export async function openRepositories(
       trust: repo.trust,
       verify: repo.verify,
       configDir: config.configDir,
+      repositoryUrl: `${config.publicUrl}/${repo.name}`,
+      keys: deps.keys,
       readTrustFile: (p) => readTrustFile(config.configDir, repo.name, p),
     });
     const client = config.offline ? undefined : createClient({ ...repo, upstream }, deps.metrics, deps.log);
     if (client) clients.push(client);
     repositories.push(new MirrorRepository({ ...repo, upstream }, format, client, {
-      store: deps.store, signatures: deps.signatures, metrics: deps.metrics, log: deps.log, offline: config.offline,
+      store: deps.store, signatures: deps.signatures, views: deps.views, publicUrl: config.publicUrl,
+      metrics: deps.metrics, log: deps.log, offline: config.offline, pathPolicy: adapter.pathPolicy ?? {},
     }));
     deps.log.info({ repo: repo.name, format: repo.format, upstream: redactUrl(upstream), verify: repo.verify }, 'repository ready');
   }

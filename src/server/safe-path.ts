@@ -3,12 +3,15 @@
  * and again after decoding, and refused before anything touches the disk or the upstream.
  */
 import { MirrorError } from '../errors.js';
+import type { PathPolicy } from '../formats/types.js';
 
 const MAX_PATH_LENGTH = 4096;
 const MAX_SEGMENT_LENGTH = 255;
 // Encoded "/", "\", NUL and "." are how traversal hides from a naive check.
 const FORBIDDEN_ENCODED = /%(2f|5c|00|2e)/i;
 const CONTROL = /[\u0000-\u001f\u007f]/;
+// npm's scoped names travel as "@scope%2fname": that one encoded slash, right after a scope, is a separator.
+const SCOPED_NAME = /(\/@[A-Za-z0-9._~-]+)%2[fF](?=[A-Za-z0-9._~-])/g;
 
 export interface SafePath {
   /** Decoded segments, none empty, none "." or "..". */
@@ -17,7 +20,7 @@ export interface SafePath {
   query: string;
 }
 
-export function parseSafePath(rawUrl: string): SafePath {
+export function parseSafePath(rawUrl: string, policy: PathPolicy = {}): SafePath {
   const q = rawUrl.indexOf('?');
   const raw = q === -1 ? rawUrl : rawUrl.slice(0, q);
   const query = q === -1 ? '' : rawUrl.slice(q + 1);
@@ -25,8 +28,9 @@ export function parseSafePath(rawUrl: string): SafePath {
   if (!raw.startsWith('/')) throw bad('it does not start with "/"');
   if (raw.length > MAX_PATH_LENGTH) throw bad(`it is longer than ${MAX_PATH_LENGTH} characters`);
   if (raw.includes('\\')) throw bad('it contains a backslash');
-  if (FORBIDDEN_ENCODED.test(raw)) throw bad('it contains an encoded slash, backslash, dot or NUL');
-  const parts = raw.slice(1).split('/');
+  const scoped = policy.scopedEncodedSlash ? raw.replace(SCOPED_NAME, '$1/') : raw;
+  if (FORBIDDEN_ENCODED.test(scoped)) throw bad('it contains an encoded slash, backslash, dot or NUL');
+  const parts = scoped.slice(1).split('/');
   // A trailing slash names a directory; keep it visible to the format as an empty last segment.
   const trailing = parts.length > 1 && parts[parts.length - 1] === '';
   if (trailing) parts.pop();

@@ -48,11 +48,14 @@ export class SqliteIndexStore implements IndexStore {
         WHERE repository = @repository AND path = @path`),
       deleteByBlob: db.prepare('DELETE FROM objects WHERE sha256 = ?'),
       deleteDerivedByBlob: db.prepare('DELETE FROM derived WHERE sha256 = ? OR subject = ?'),
-      putExpectation: db.prepare(`INSERT INTO expectations (repository, path, sha256, size, source, recorded_at) VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT (repository, path, source) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, recorded_at = excluded.recorded_at`),
-      getExpectations: db.prepare<[string, string], { repository: string; path: string; sha256: string; size: number | null; source: string }>(
-        'SELECT repository, path, sha256, size, source FROM expectations WHERE repository = ? AND path = ?',
+      putExpectation: db.prepare(`INSERT INTO expectations (repository, path, algorithm, digest, size, source, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (repository, path, source) DO UPDATE SET algorithm = excluded.algorithm, digest = excluded.digest, size = excluded.size,
+          recorded_at = excluded.recorded_at`),
+      getExpectations: db.prepare<[string, string], { repository: string; path: string; algorithm: Expectation['algorithm']; digest: string; size: number | null; source: string }>(
+        'SELECT repository, path, algorithm, digest, size, source FROM expectations WHERE repository = ? AND path = ?',
       ),
+      getSig: db.prepare<[string, string], { signature: Buffer }>('SELECT signature FROM signature_cache WHERE key_id = ? AND message_sha256 = ?'),
+      putSig: db.prepare('INSERT OR IGNORE INTO signature_cache (key_id, message_sha256, signature) VALUES (?, ?, ?)'),
       getDerived: db.prepare<[string, string, string, string], { sha256: string }>(
         'SELECT sha256 FROM derived WHERE repository = ? AND kind = ? AND subject = ? AND key_id = ?',
       ),
@@ -126,7 +129,7 @@ export class SqliteIndexStore implements IndexStore {
   putExpectations(list: Expectation[]): void {
     const now = Date.now();
     this.#db.transaction(() => {
-      for (const e of list) this.#stmts.putExpectation.run(e.repository, e.path, e.sha256, e.size ?? null, e.source, now);
+      for (const e of list) this.#stmts.putExpectation.run(e.repository, e.path, e.algorithm, e.digest, e.size ?? null, e.source, now);
     })();
   }
 
@@ -134,7 +137,8 @@ export class SqliteIndexStore implements IndexStore {
     return this.#stmts.getExpectations.all(repository, path).map((r) => ({
       repository: r.repository,
       path: r.path,
-      sha256: r.sha256,
+      algorithm: r.algorithm,
+      digest: r.digest,
       source: r.source,
       ...(r.size === null ? {} : { size: r.size }),
     }));
@@ -154,6 +158,14 @@ export class SqliteIndexStore implements IndexStore {
 
   signatureLog(limit = 100): SignatureLogEntry[] {
     return this.#stmts.signatureLog.all(limit);
+  }
+
+  getCachedSignature(keyId: string, messageSha256: string): Buffer | undefined {
+    return this.#stmts.getSig.get(keyId, messageSha256)?.signature;
+  }
+
+  putCachedSignature(keyId: string, messageSha256: string, signature: Buffer): void {
+    this.#stmts.putSig.run(keyId, messageSha256, signature);
   }
 
   referencedBlobs(): Set<string> {

@@ -22,7 +22,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE expectations (
     repository TEXT NOT NULL,
     path       TEXT NOT NULL,
-    sha256     TEXT NOT NULL,
+    algorithm  TEXT NOT NULL,
+    digest     TEXT NOT NULL,
     size       INTEGER,
     source     TEXT NOT NULL,
     recorded_at INTEGER NOT NULL,
@@ -50,5 +51,12 @@ export const MIGRATIONS: readonly string[] = [
     signature_sha256 TEXT NOT NULL,
     at         INTEGER NOT NULL
   );
+
+  CREATE TABLE signature_cache (
+    key_id     TEXT NOT NULL,
+    message_sha256 TEXT NOT NULL,
+    signature  BLOB NOT NULL,
+    PRIMARY KEY (key_id, message_sha256)
+  ) WITHOUT ROWID;
   `,
 ];

@@ -54,6 +54,8 @@ export interface VerificationRecord {
   mode: VerifyMode;
   /** Why it is unverified, for warn mode. */
   reason?: string;
+  /** Parts of an index refused while the rest verified (e.g. versions with a bad signature). */
+  rejected?: { item: string; reason: string }[];
 }
 
 export interface ObjectEntry {
@@ -73,7 +75,9 @@ export interface ObjectEntry {
 export interface Expectation {
   repository: string;
   path: string;
-  sha256: string;
+  algorithm: 'sha256' | 'sha512' | 'sha1';
+  /** Lowercase hex. */
+  digest: string;
   size?: number;
   /** What vouched for this digest, e.g. "Release@<sha256>" or "sha256-file". */
   source: string;
@@ -109,6 +113,9 @@ export interface IndexStore {
   getDerived(key: DerivedKey): string | undefined;
   putDerived(key: DerivedKey, sha256: string): void;
   logSignature(entry: SignatureLogEntry): void;
+  /** Signatures over small messages (npm versions), reused across index revisions. */
+  getCachedSignature(keyId: string, messageSha256: string): Buffer | undefined;
+  putCachedSignature(keyId: string, messageSha256: string, signature: Buffer): void;
   signatureLog(limit?: number): SignatureLogEntry[];
   /** Every blob digest the index references (objects and derived views). */
   referencedBlobs(): Set<string>;

@@ -6,6 +6,7 @@
 import { MirrorError } from '../../errors.js';
 import { loadOpenPgpKeyring, verifyDetached, type OpenPgpKeyring } from '../../trust/openpgp-trust.js';
 import type { FormatAdapter, FormatRepository, VerifyOutcome } from '../types.js';
+import { encodePath } from '../encode-path.js';
 import { parseSha256File } from './sha256-file.js';
 import { rawTrustSchema, type RawTrust } from './trust.js';
 
@@ -38,16 +39,16 @@ export const rawFormat: FormatAdapter<RawTrust> = {
           return { ok: false, code: 'VERIFICATION_FAILED', reason: `repository ${repository} has no upstream trust configured (trust.keyring or trust.checksums)` };
         }
         if (trust.checksums === 'sha256') {
-          const aux = await ctx.fetchAuxiliary(`${object.path}.sha256`, MAX_CHECKSUM_BYTES);
+          const aux = await ctx.fetchAuxiliary(`${encodePath(object.path)}.sha256`, MAX_CHECKSUM_BYTES);
           if (aux.kind === 'absent') return { ok: false, code: 'VERIFICATION_FAILED', reason: `the upstream has no ${object.path}.sha256` };
           const name = object.path.slice(object.path.lastIndexOf('/') + 1);
           const sha256 = parseSha256File(aux.bytes.toString('utf8'), name);
           if (!sha256) return { ok: false, code: 'VERIFICATION_FAILED', reason: `${object.path}.sha256 holds no SHA-256 for ${name}` };
-          vouches.push({ path: object.path, sha256 });
+          vouches.push({ path: object.path, algorithm: 'sha256' as const, digest: sha256 });
           by.push(`sha256-file:${object.path}.sha256`);
         }
         if (keyring) {
-          const aux = await ctx.fetchAuxiliary(`${object.path}.asc`, MAX_SIGNATURE_BYTES);
+          const aux = await ctx.fetchAuxiliary(`${encodePath(object.path)}.asc`, MAX_SIGNATURE_BYTES);
           if (aux.kind === 'absent') return { ok: false, code: 'VERIFICATION_FAILED', reason: `the upstream has no signature ${object.path}.asc`, vouches };
           const result = await verifyDetached(keyring, aux.bytes, object.read());
           if (!result.ok) return { ok: false, code: 'VERIFICATION_FAILED', reason: `${object.path}.asc does not verify: ${result.reason}`, vouches };
