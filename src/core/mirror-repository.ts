@@ -139,7 +139,7 @@ export class MirrorRepository {
     const upstream = this.#requireUpstream(path);
     const { index, blobs } = this.#deps.store;
     const validators = entry ? { etag: entry.etag, lastModified: entry.lastModified } : undefined;
-    const request = { path: ref.upstreamPath ?? encodePath(path), validators, maxBytes: this.config.maxObjectSize };
+    const request = { path: ref.upstreamPath ?? encodePath(path), validators, maxBytes: this.config.maxObjectSize, ...(ref.accept ? { accept: ref.accept } : {}) };
     const result = await upstream.fetch(request, () => blobs.createTemp());
     switch (result.kind) {
       case 'absent':

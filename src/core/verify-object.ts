@@ -33,8 +33,9 @@ export async function verifyObject(args: {
   if (mismatch) return { ok: false, code: 'DIGEST_MISMATCH', reason: mismatch };
   if (!outcome.ok && mode === 'require') return { ok: false, code: outcome.code, reason: outcome.reason };
 
-  // Only verified bytes vouch for others; an object's vouch for itself holds for this fetch only.
-  if (outcome.ok) recordVouches(index, repository, path, vouches.filter((v) => v.path !== path));
+  // Verified bytes vouch for others (under warn, unverified ones too: a digest check beats none);
+  // an object's vouch for itself holds for this fetch only.
+  if (outcome.ok || mode === 'warn') recordVouches(index, repository, path, vouches.filter((v) => v.path !== path));
   if (!outcome.ok) return { ok: true, record: { status: 'unverified', by: [], at, mode, reason: outcome.reason } };
   const record: VerificationRecord = { status: 'verified', by: outcome.by, at, mode };
   if (outcome.rejected && outcome.rejected.length > 0) record.rejected = outcome.rejected;

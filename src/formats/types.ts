@@ -18,6 +18,8 @@ export interface ObjectRef {
   contentType?: string;
   /** URL path relative to the upstream base, already percent-encoded (default: `path` encoded per segment). */
   upstreamPath?: string;
+  /** Accept header for the upstream request. */
+  accept?: string;
   /** Objects whose verification vouches for this one; the core fetches them first when nothing vouched yet. */
   requires?: ObjectRef[];
 }
@@ -36,7 +38,7 @@ export type Classified =
 
 export type SignatureScheme = 'openpgp-detached';
 
-export type DigestAlgorithm = 'sha256' | 'sha512' | 'sha1';
+export type DigestAlgorithm = 'sha256' | 'sha384' | 'sha512' | 'sha1';
 
 /** A digest the verified bytes vouch for (e.g. a file listed in a signed index). */
 export interface VouchedDigest {

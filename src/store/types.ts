@@ -75,7 +75,7 @@ export interface ObjectEntry {
 export interface Expectation {
   repository: string;
   path: string;
-  algorithm: 'sha256' | 'sha512' | 'sha1';
+  algorithm: 'sha256' | 'sha384' | 'sha512' | 'sha1';
   /** Lowercase hex. */
   digest: string;
   size?: number;

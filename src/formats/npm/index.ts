@@ -1,0 +1,107 @@
+/**
+ * npm registry: packuments (full and abbreviated), single versions, dist-tags and tarballs.
+ * Upstream `dist.signatures` are verified with the upstream's registry keys; served
+ * documents carry signatures by the organisation's ECDSA key, published at
+ * `/<repo>/-/npm/v1/keys`. See ../../../docs/npm.md for client setup.
+ */
+import { LRUCache } from 'lru-cache';
+import { MirrorError } from '../../errors.js';
+import type { Classified, FormatAdapter, FormatRepository, ObjectRef, VerifyOutcome } from '../types.js';
+import { npmConfiguredRegistry } from './auto-upstream.js';
+import { orgKeysDocument } from './org-keys.js';
+import { escapedName, isPackageName, parsePackument, type Packument } from './packument.js';
+import { RegistryKeySource } from './registry-key-source.js';
+import { npmTrustSchema, type NpmTrust } from './trust.js';
+import { checkVersions } from './verify-versions.js';
+import { abbreviated, servedPackument, singleVersion } from './views.js';
+
+const CORGI = 'application/vnd.npm.install-v1+json';
+const JSON_TYPE = 'application/json';
+
+export const npmFormat: FormatAdapter<NpmTrust> = {
+  name: 'npm',
+  trustSchema: npmTrustSchema,
+  pathPolicy: { scopedEncodedSlash: true },
+  resolveAutoUpstream: npmConfiguredRegistry,
+
+  async open({ repository, trust, keys, readTrustFile }): Promise<FormatRepository> {
+    const keySource = await RegistryKeySource.create(repository, trust, readTrustFile);
+    // Parsed upstream documents, so the several views of one revision parse it once.
+    const parsed = new LRUCache<string, Packument>({ max: 8 });
+
+    const packumentRef = (name: string): ObjectRef => ({ path: name, mutable: true, contentType: JSON_TYPE, upstreamPath: escapedName(name), accept: JSON_TYPE });
+
+    return {
+      classify(path, request): Classified {
+        const segments = path.split('/');
+        if (segments[0] === '-') return classifySpecial(segments.slice(1));
+        const scoped = segments[0]?.startsWith('@') ?? false;
+        const name = scoped ? `${segments[0]}/${segments[1] ?? ''}` : (segments[0] ?? '');
+        const rest = segments.slice(scoped ? 2 : 1);
+        if (!isPackageName(name)) return { kind: 'not-found', reason: `"${name}" is not a valid package name` };
+        const packument = packumentRef(name);
+        if (rest.length === 0) {
+          const corgi = request.accept?.includes(CORGI) ?? false;
+          return { kind: 'view', of: packument, view: corgi ? 'abbreviated' : 'full', contentType: corgi ? CORGI : JSON_TYPE };
+        }
+        if (rest.length === 2 && rest[0] === '-' && rest[1]!.endsWith('.tgz')) {
+          return { kind: 'object', path: `${name}/-/${rest[1]}`, mutable: false, contentType: 'application/octet-stream', requires: [packument] };
+        }
+        if (rest.length === 1 && rest[0]) return { kind: 'view', of: packument, view: `version:${rest[0]}`, contentType: JSON_TYPE };
+        return { kind: 'not-found', reason: `${path} is not an npm registry path` };
+
+        function classifySpecial(s: string[]): Classified {
+          const joined = s.join('/');
+          if (joined === 'npm/v1/keys') return { kind: 'generated', contentType: JSON_TYPE, generate: () => orgKeysDocument(keys) };
+          if (joined === 'ping') return { kind: 'generated', contentType: JSON_TYPE, generate: () => Buffer.from('{}') };
+          if (s[0] === 'package' && s.at(-1) === 'dist-tags') {
+            const name = s.slice(1, -1).join('/');
+            if (isPackageName(name)) return { kind: 'view', of: packumentRef(name), view: 'dist-tags', contentType: JSON_TYPE };
+          }
+          return { kind: 'not-found', reason: `/-/${joined} is not served by this mirror` };
+        }
+      },
+
+      async verify(ctx, object): Promise<VerifyOutcome> {
+        if (object.path.includes('/-/')) {
+          // Tarballs: the core matches the bytes against the integrity a verified packument vouched for.
+          return ctx.expectations(object.path).length > 0
+            ? { ok: true, by: ctx.expectations(object.path).map((e) => `integrity:${e.algorithm}@${e.source}`) }
+            : { ok: false, code: 'VERIFICATION_FAILED', reason: `${object.path} is not listed with an integrity by any verified packument` };
+        }
+        let doc: Packument;
+        try {
+          doc = parsePackument(await object.readAll(), object.path);
+        } catch (err) {
+          return { ok: false, code: 'VERIFICATION_FAILED', reason: `malformed packument: ${(err as Error).message}` };
+        }
+        parsed.set(object.sha256, doc);
+        const registryKeys = await keySource.keys(ctx, doc);
+        const check = checkVersions(doc, registryKeys.keys, { vouchForRejected: ctx.mode !== 'require' });
+        const total = Object.keys(doc.versions ?? {}).length;
+        if (total > 0 && check.verified.length === 0) {
+          const first = check.rejected[0];
+          return {
+            ok: false,
+            code: 'VERIFICATION_FAILED',
+            reason: `no version of ${doc.name} carries a valid upstream registry signature (${registryKeys.describe}); e.g. ${first?.item}: ${first?.reason}`,
+            vouches: ctx.mode === 'require' ? [] : check.vouches,
+          };
+        }
+        return { ok: true, by: [...check.keyIds].map((k) => `npm-registry-key:${k}`), vouches: check.vouches, rejected: check.rejected };
+      },
+
+      derive(ctx, view, input): Buffer {
+        const doc = parsed.get(input.sha256) ?? parsePackument(input.bytes, input.path);
+        parsed.set(input.sha256, doc);
+        const dropped = new Set(input.verification.mode === 'require' ? (input.verification.rejected ?? []).map((r) => r.item) : []);
+        const served = servedPackument(ctx, doc, dropped);
+        if (view === 'full') return Buffer.from(JSON.stringify(served.doc));
+        if (view === 'abbreviated') return Buffer.from(JSON.stringify(abbreviated(served)));
+        if (view === 'dist-tags') return Buffer.from(JSON.stringify(served.distTags));
+        if (view.startsWith('version:')) return Buffer.from(JSON.stringify(singleVersion(served, view.slice(8), repository)));
+        throw new MirrorError('INTERNAL', `npm has no view "${view}"`, { repository, object: input.path });
+      },
+    };
+  },
+};
