@@ -9,12 +9,13 @@ import type { KeyStore } from '../keys/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/open-store.js';
 import { SingleFlight } from '../upstream/single-flight.js';
+import { loadDerived, saveDerived, type DerivedBytes } from './derived-blob.js';
 
 export class DerivedSignatures {
   readonly #store: Store;
   readonly #keys: KeyStore;
   readonly #metrics: Metrics;
-  readonly #flights = new SingleFlight<string, { bytes: Buffer; sha256: string }>();
+  readonly #flights = new SingleFlight<string, DerivedBytes>();
 
   constructor(store: Store, keys: KeyStore, metrics: Metrics) {
     this.#store = store;
@@ -22,19 +23,11 @@ export class DerivedSignatures {
     this.#metrics = metrics;
   }
 
-  async get(repository: string, object: string, scheme: SignatureScheme, subject: string): Promise<{ bytes: Buffer; sha256: string }> {
+  async get(repository: string, object: string, scheme: SignatureScheme, subject: string): Promise<DerivedBytes> {
     const signer = this.#signer(scheme);
     const key = { repository, kind: scheme, subject, keyId: signer.id };
-    const known = this.#store.index.getDerived(key);
-    if (known) {
-      const hot = this.#store.hot.get(known);
-      if (hot) return { bytes: hot, sha256: known };
-      if (await this.#store.blobs.has(known)) {
-        const bytes = await this.#store.blobs.readAll(known);
-        this.#store.hot.set(known, bytes);
-        return { bytes, sha256: known };
-      }
-    }
+    const known = await loadDerived(this.#store, key);
+    if (known) return known;
     return this.#flights.run(`${repository}\0${scheme}\0${subject}\0${signer.id}`, async () => {
       let signature: string;
       try {
@@ -43,13 +36,10 @@ export class DerivedSignatures {
         if (isMirrorError(err)) throw err;
         throw new MirrorError('KEY_ERROR', `Signing ${object} failed: ${(err as Error).message}`, { repository, object }, { cause: err });
       }
-      const out = Buffer.from(signature, 'utf8');
-      const stat = await this.#store.blobs.put(out);
-      this.#store.index.putDerived(key, stat.sha256);
-      this.#store.index.logSignature({ repository, object, subjectSha256: subject, keyId: signer.id, kind: scheme, signatureSha256: stat.sha256, at: Date.now() });
-      this.#store.hot.set(stat.sha256, out);
+      const saved = await saveDerived(this.#store, key, Buffer.from(signature, 'utf8'));
+      this.#store.index.logSignature({ repository, object, subjectSha256: subject, keyId: signer.id, kind: scheme, signatureSha256: saved.sha256, at: Date.now() });
       this.#metrics.signatures.inc({ repository, kind: scheme });
-      return { bytes: out, sha256: stat.sha256 };
+      return saved;
     });
   }
 

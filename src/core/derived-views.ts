@@ -10,12 +10,13 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/open-store.js';
 import type { ObjectEntry, VerifyMode } from '../store/types.js';
 import { SingleFlight } from '../upstream/single-flight.js';
+import { loadDerived, saveDerived, type DerivedBytes } from './derived-blob.js';
 
 export class DerivedViews {
   readonly #store: Store;
   readonly #keys: KeyStore;
   readonly #metrics: Metrics;
-  readonly #flights = new SingleFlight<string, { bytes: Buffer; sha256: string }>();
+  readonly #flights = new SingleFlight<string, DerivedBytes>();
 
   constructor(store: Store, keys: KeyStore, metrics: Metrics) {
     this.#store = store;
@@ -23,19 +24,11 @@ export class DerivedViews {
     this.#metrics = metrics;
   }
 
-  async get(args: { repository: string; repositoryUrl: string; mode: VerifyMode; format: FormatRepository; view: string; entry: ObjectEntry }): Promise<{ bytes: Buffer; sha256: string }> {
+  async get(args: { repository: string; repositoryUrl: string; mode: VerifyMode; format: FormatRepository; view: string; entry: ObjectEntry }): Promise<DerivedBytes> {
     const { repository, view, entry } = args;
     const key = { repository, kind: `view:${view}`, subject: entry.sha256, keyId: this.#contextId(args.repositoryUrl) };
-    const known = this.#store.index.getDerived(key);
-    if (known) {
-      const hot = this.#store.hot.get(known);
-      if (hot) return { bytes: hot, sha256: known };
-      if (await this.#store.blobs.has(known)) {
-        const bytes = await this.#store.blobs.readAll(known);
-        this.#store.hot.set(known, bytes);
-        return { bytes, sha256: known };
-      }
-    }
+    const known = await loadDerived(this.#store, key);
+    if (known) return known;
     return this.#flights.run(`${key.kind}\0${key.subject}\0${key.keyId}\0${repository}`, async () => {
       const upstreamBytes = this.#store.hot.get(entry.sha256) ?? (await this.#store.blobs.readAll(entry.sha256));
       const bytes = await args.format.derive!(this.#context(repository, args.repositoryUrl, args.mode), view, {
@@ -44,10 +37,7 @@ export class DerivedViews {
         bytes: upstreamBytes,
         verification: entry.verification,
       });
-      const stat = await this.#store.blobs.put(bytes);
-      this.#store.index.putDerived(key, stat.sha256);
-      this.#store.hot.set(stat.sha256, bytes);
-      return { bytes, sha256: stat.sha256 };
+      return saveDerived(this.#store, key, bytes);
     });
   }
 
