@@ -1,81 +1,18 @@
 /**
- * Benchmarks, run on demand (`npm run bench`). Each prints ratios against a baseline
- * measured in the same run, because absolute numbers drift on shared 2-core machines.
- *
- *   warm-raw: warm Raw hits through the mirror vs the same bytes straight from the fixture
- *             upstream (a plain node:http server serving from memory), 50 KB files.
- *   cold-coalesce: 200 concurrent cold requests for one object → upstream request count.
+ * Benchmarks, run on demand (`npm run bench`, or `BENCH=npm npm run bench`). Each prints
+ * ratios against a baseline measured in the same run, because absolute numbers drift on
+ * shared 2-core machines.
  */
-import { execFile, spawnSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { startFixtureUpstream } from '../test/helpers/fixture-upstream.js';
-import { makeDataDir, removeDir, startMirror } from '../test/helpers/mirror-harness.js';
-import { publishRaw } from '../test/helpers/raw-fixture.js';
-import { makeUpstreamPgpKey } from '../test/helpers/upstream-openpgp.js';
+import { pinSelf } from './load-child.js';
+import { npmBigPackument } from './npm-big-packument.js';
+import { rawWarm } from './raw-warm.js';
 
-const DURATION_S = Number(process.env.BENCH_SECONDS ?? 8);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-
-const hasTaskset = spawnSync('taskset', ['--version']).status === 0;
-
-/** Runs the load generator in a child process, pinned to CPU 1 when taskset exists (the target is on CPU 0). */
-function load(url: string, paths: string[]): Promise<{ rps: number; p99: number; errors: number }> {
-  const argv = [process.execPath, '--import', 'tsx', 'bench/load.ts', url, String(CONNECTIONS), String(DURATION_S), ...paths];
-  const [cmd, ...args] = hasTaskset ? ['taskset', '-c', '1', ...argv] : argv;
-  return new Promise((resolve, reject) => {
-    execFile(cmd!, args, { maxBuffer: 1 << 20 }, (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout.trim().split('\n').at(-1)!))));
-  });
+const BENCHES: Record<string, () => Promise<void>> = { raw: rawWarm, npm: npmBigPackument };
+const selected = (process.env.BENCH ?? Object.keys(BENCHES).join(',')).split(',');
+pinSelf();
+for (const name of selected) {
+  const bench = BENCHES[name];
+  if (!bench) throw new Error(`unknown bench "${name}" (known: ${Object.keys(BENCHES).join(', ')})`);
+  console.log(`== ${name}`);
+  await bench();
 }
-
-async function main(): Promise<void> {
-  if (hasTaskset) spawnSync('taskset', ['-cp', '0', String(process.pid)]);
-  // The baseline is a second fixture with the same files, so its load never counts as mirror traffic.
-  const [upstream, baseline] = await Promise.all([startFixtureUpstream(), startFixtureUpstream()]);
-  const key = await makeUpstreamPgpKey();
-  const dataDir = await makeDataDir();
-  await writeFile(join(dataDir, 'upstream.asc'), key.armoredPublic);
-  const files = Array.from({ length: 20 }, (_, i) => `/pkg-${i}.tgz`);
-  for (const [i, f] of files.entries()) {
-    await publishRaw(upstream, key, f, Buffer.alloc(50 * 1024, i));
-    baseline.setFile(f, Buffer.alloc(50 * 1024, i));
-  }
-  const mirror = await startMirror({
-    dataDir,
-    repositories: [{ name: 'files', format: 'raw', upstream: upstream.url, trust: { keyring: 'upstream.asc', checksums: 'sha256' }, metadataTtl: '1h' }],
-  });
-  try {
-    const mirrorPaths = files.map((f) => `/files${f}`);
-    for (let pass = 0; pass < 2; pass++) for (const p of mirrorPaths) await (await mirror.get(p)).arrayBuffer();
-    upstream.resetCounts();
-
-    let best = { base: { rps: 0, p99: 0, errors: 0 }, mirror: { rps: 0, p99: 0, errors: 0 } };
-    for (let round = 0; round < ROUNDS; round++) {
-      const base = await load(baseline.url, files);
-      const m = await load(mirror.url, mirrorPaths);
-      if (upstream.requests() !== 0) throw new Error(`warm run reached the upstream ${upstream.requests()} times`);
-      if (base.rps > best.base.rps) best = { ...best, base };
-      if (m.rps > best.mirror.rps) best = { ...best, mirror: m };
-      console.log(`round ${round + 1}: baseline ${base.rps.toFixed(0)} req/s p99 ${base.p99} ms | mirror ${m.rps.toFixed(0)} req/s p99 ${m.p99} ms`);
-    }
-    console.log(`warm-raw (50 KB, ${CONNECTIONS} connections, best of ${ROUNDS}):`);
-    console.log(`  baseline (fixture from memory): ${best.base.rps.toFixed(0)} req/s, p99 ${best.base.p99} ms`);
-    console.log(`  mirror warm hits:               ${best.mirror.rps.toFixed(0)} req/s, p99 ${best.mirror.p99} ms, errors ${best.mirror.errors}`);
-    console.log(`  ratio mirror/baseline: ${(best.mirror.rps / best.base.rps).toFixed(2)}x throughput`);
-
-    await publishRaw(upstream, key, '/hot.bin', Buffer.alloc(1024 * 1024, 9));
-    upstream.setMode('/hot.bin', { slowMs: 300 });
-    upstream.resetCounts();
-    const started = performance.now();
-    await Promise.all(Array.from({ length: 200 }, () => mirror.get('/files/hot.bin').then((r) => r.arrayBuffer())));
-    console.log(`cold-coalesce: 200 concurrent cold requests → ${upstream.requests('/hot.bin')} upstream request(s) in ${(performance.now() - started).toFixed(0)} ms`);
-  } finally {
-    await mirror.close();
-    await upstream.stop();
-    await baseline.stop();
-    await removeDir(dataDir);
-  }
-}
-
-await main();

@@ -83,7 +83,7 @@ export const configSchema = z.strictObject({
   limits: z
     .strictObject({
       maxObjectSize: byteSize.default(8 * 1024 ** 3),
-      memoryCache: byteSize.default(64 * 1024 ** 2),
+      memoryCache: byteSize.default(256 * 1024 ** 2),
     })
     .prefault({}),
   repositories: z.array(repositorySchema).default([]),

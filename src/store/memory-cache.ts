@@ -7,7 +7,8 @@ export function createMemoryCache(maxBytes: number): MemoryCache {
   return new LRUCache<string, Buffer>({
     maxSize: Math.max(1, maxBytes),
     sizeCalculation: (value) => Math.max(1, value.byteLength),
-    // A single entry larger than an eighth of the cache would evict everything hot.
-    maxEntrySize: Math.max(1, Math.floor(maxBytes / 8)),
+    // Big derived documents (8 MB+ packuments) are exactly what must stay hot; a quarter of the
+    // cache per entry keeps one of them from evicting everything else.
+    maxEntrySize: Math.max(1, Math.floor(maxBytes / 4)),
   });
 }

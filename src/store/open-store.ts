@@ -32,7 +32,7 @@ export async function openStore(dataDir: string, opts: { memoryCacheBytes?: numb
       }
     }
     const index = new SqliteIndexStore(join(dataDir, 'index.sqlite'));
-    const hot = createMemoryCache(opts.memoryCacheBytes ?? 64 * 1024 * 1024);
+    const hot = createMemoryCache(opts.memoryCacheBytes ?? 256 * 1024 * 1024);
     return {
       index,
       blobs,
