@@ -156,6 +156,11 @@ export class MirrorRepository {
     const temp = result.body;
     try {
       const stat = await temp.finish();
+      if (entry && entry.sha256 === stat.sha256) {
+        // The upstream sent the bytes we hold (it ignored our validators): nothing to verify again.
+        index.touchObject(this.name, path, Date.now(), { etag: result.etag, lastModified: result.lastModified });
+        return this.#served(entry, 'revalidated');
+      }
       const verification = await verifyObject({
         repository: this.name, path, mode: this.config.verify, format: this.format, ctx: this.#verifyContext(), temp, stat, index,
       });
