@@ -5,6 +5,8 @@
  */
 import { cp, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { parseConfig, type Config } from '../../src/config/load-config.js';
@@ -48,15 +50,53 @@ export function configText(input: ConfigInput): string {
   return stringify(input);
 }
 
+/** A port that was free a moment ago on 127.0.0.1 (listen on 0, read it, close). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Without an explicit `listen.port` or `publicUrl`, a free port is chosen first so that
+ * `publicUrl` (and the URLs the mirror writes into documents) names the real port.
+ */
 export async function startMirror(input: Omit<ConfigInput, 'dataDir'> & { dataDir?: string }, opts: { logLevel?: string } = {}): Promise<RunningMirror> {
   const dataDir = input.dataDir ?? (await makeDataDir());
-  const config = parseConfig(
-    configText({ ...input, listen: { host: '127.0.0.1', port: 0, ...input.listen }, dataDir, log: { level: 'silent' } }),
-    { file: 'test.yaml', formats: FORMATS, env: {}, cwd: dataDir },
-  );
-  const log = createLogger(opts.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent');
-  const app = await buildApp(config, { formats: FORMATS, log, env: {} });
-  const { url, httpsUrl } = await app.listen();
+  const pickPort = input.publicUrl === undefined && input.listen?.port === undefined;
+  for (let attempt = 1; ; attempt++) {
+    const port = pickPort ? await freePort() : 0;
+    const config = parseConfig(
+      configText({
+        ...input,
+        ...(pickPort ? { publicUrl: `http://127.0.0.1:${port}` } : {}),
+        listen: { host: '127.0.0.1', port, ...input.listen },
+        dataDir,
+        log: { level: 'silent' },
+      }),
+      { file: 'test.yaml', formats: FORMATS, env: {}, cwd: dataDir },
+    );
+    const log = createLogger(opts.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent');
+    const app = await buildApp(config, { formats: FORMATS, log, env: {} });
+    let listening: { url: string; httpsUrl?: string };
+    try {
+      listening = await app.listen();
+    } catch (err) {
+      await app.close().catch(() => {});
+      // Someone took the port between freePort() and listen(): try another.
+      if (pickPort && attempt < 5 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') continue;
+      throw err;
+    }
+    return running(app, listening, dataDir, config);
+  }
+}
+
+function running(app: App, { url, httpsUrl }: { url: string; httpsUrl?: string }, dataDir: string, config: Config): RunningMirror {
   return {
     app,
     url,
