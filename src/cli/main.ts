@@ -7,6 +7,7 @@ import { configPath } from './config-path.js';
 import { registerKeysCommands } from './keys-command.js';
 import { serve } from './serve.js';
 import { verifyStoreCommand } from './verify-store-command.js';
+import { warm } from './warm.js';
 
 const program = new Command()
   .name('countersign')
@@ -30,6 +31,18 @@ program
   .option('--json', 'print the report as JSON', false)
   .action(async (opts: { repair: boolean; json: boolean }) => {
     process.exitCode = await verifyStoreCommand(cfg(), opts);
+  });
+
+program
+  .command('warm')
+  .argument('<file>', 'an npm package-lock.json, or a text file of paths under the repository')
+  .requiredOption('--repo <name>', 'repository to warm')
+  .option('--mirror <url>', 'the running mirror', 'http://127.0.0.1:8080')
+  .option('--concurrency <n>', 'parallel requests', '8')
+  .option('--no-progress', 'no progress bar')
+  .description('pre-fetch everything a lockfile or path list names through a running mirror, for offline use')
+  .action(async (file: string, opts: { repo: string; mirror: string; concurrency: string; progress: boolean }) => {
+    process.exitCode = await warm(file, { ...opts, concurrency: Number(opts.concurrency) });
   });
 
 registerKeysCommands(program, cfg);
