@@ -6,6 +6,14 @@ need=""
 command -v gpg >/dev/null 2>&1 || need="$need gnupg"
 command -v gpgv >/dev/null 2>&1 || need="$need gpgv"
 command -v openssl >/dev/null 2>&1 || need="$need openssl"
+# Debian: the fixture archive is built with dpkg-deb, apt-ftparchive, xz and gzip; apt-get is the client.
+command -v dpkg-deb >/dev/null 2>&1 || need="$need dpkg"
+command -v apt-ftparchive >/dev/null 2>&1 || need="$need apt-utils"
+command -v xz >/dev/null 2>&1 || need="$need xz-utils"
+command -v gzip >/dev/null 2>&1 || need="$need gzip"
+# OCI fixtures: the CNCF distribution registry, and skopeo to push test images into it.
+[ -x /usr/bin/docker-registry ] || need="$need docker-registry"
+command -v skopeo >/dev/null 2>&1 || need="$need skopeo"
 if [ -n "$need" ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -14,4 +22,7 @@ if [ -n "$need" ]; then
   # shellcheck disable=SC2086
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $need
 fi
+# The verifiers for OCI signatures: trixie's cosign 2.5 and skopeo 1.18 (bookworm's skopeo has
+# sigstore verification patched out), into .tools/trixie when missing.
+sh "$(dirname "$0")/fetch-trixie-verifiers.sh"
 echo "test tools: $(gpg --version | head -n1); $(openssl version)"

@@ -24,3 +24,8 @@ export async function saveDerived(store: Store, key: DerivedKey, bytes: Buffer):
   store.hot.set(stat.sha256, bytes);
   return { bytes, sha256: stat.sha256 };
 }
+
+/** Bytes a repository published by digest (DeriveContext.putContent), served through `content` classifications. */
+export function contentKey(repository: string, sha256: string): DerivedKey {
+  return { repository, kind: 'content', subject: sha256, keyId: '' };
+}

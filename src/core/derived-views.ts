@@ -4,13 +4,14 @@
  * hot; a new upstream revision or a key rotation gives a new view, nothing is edited in place.
  */
 import { createHash } from 'node:crypto';
+import { isMirrorError, MirrorError } from '../errors.js';
 import type { DeriveContext, FormatRepository } from '../formats/types.js';
 import type { KeyStore } from '../keys/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/open-store.js';
 import type { ObjectEntry, VerifyMode } from '../store/types.js';
 import { SingleFlight } from '../upstream/single-flight.js';
-import { loadDerived, saveDerived, type DerivedBytes } from './derived-blob.js';
+import { contentKey, loadDerived, saveDerived, type DerivedBytes } from './derived-blob.js';
 
 export class DerivedViews {
   readonly #store: Store;
@@ -24,18 +25,23 @@ export class DerivedViews {
     this.#metrics = metrics;
   }
 
-  async get(args: { repository: string; repositoryUrl: string; mode: VerifyMode; format: FormatRepository; view: string; entry: ObjectEntry }): Promise<DerivedBytes> {
+  async get(args: {
+    repository: string; repositoryUrl: string; mode: VerifyMode; format: FormatRepository; view: string; entry: ObjectEntry;
+    /** How the repository serves a view of another of its objects (DeriveContext.derivedOf). */
+    derivedOf: DeriveContext['derivedOf'];
+  }): Promise<DerivedBytes> {
     const { repository, view, entry } = args;
     const key = { repository, kind: `view:${view}`, subject: entry.sha256, keyId: this.#contextId(args.repositoryUrl) };
     const known = await loadDerived(this.#store, key);
     if (known) return known;
     return this.#flights.run(`${key.kind}\0${key.subject}\0${key.keyId}\0${repository}`, async () => {
       const upstreamBytes = this.#store.hot.get(entry.sha256) ?? (await this.#store.blobs.readAll(entry.sha256));
-      const bytes = await args.format.derive!(this.#context(repository, args.repositoryUrl, args.mode), view, {
+      const bytes = await args.format.derive!(this.#context(repository, args.repositoryUrl, args.mode, args.derivedOf), view, {
         path: entry.path,
         sha256: entry.sha256,
         bytes: upstreamBytes,
         verification: entry.verification,
+        checkedAt: entry.checkedAt,
       });
       return saveDerived(this.#store, key, bytes);
     });
@@ -43,16 +49,39 @@ export class DerivedViews {
 
   /** Identifies what a view depends on besides the upstream bytes: the signing keys and where clients reach us. */
   #contextId(repositoryUrl: string): string {
-    const ids = `${this.#keys.ecdsaSigner().id}|${this.#keys.openpgpSigner().id}|${repositoryUrl}`;
+    const ids = `${this.#keys.ecdsaSigner().id}|${this.#keys.openpgpSigner().id}|${this.#keys.rsaSigner().id}|${repositoryUrl}`;
     return createHash('sha256').update(ids).digest('hex').slice(0, 32);
   }
 
-  #context(repository: string, repositoryUrl: string, mode: VerifyMode): DeriveContext {
+  #context(repository: string, repositoryUrl: string, mode: VerifyMode, derivedOf: DeriveContext['derivedOf']): DeriveContext {
     const { index } = this.#store;
     return {
       repository,
       repositoryUrl,
       mode,
+      derivedOf,
+      putContent: async (bytes) => {
+        const stat = await this.#store.blobs.put(bytes);
+        index.putDerived(contentKey(repository, stat.sha256), stat.sha256);
+        this.#store.hot.set(stat.sha256, bytes);
+        return stat.sha256;
+      },
+      openpgpSignBinary: async (object, data) => {
+        const signer = this.#keys.openpgpSigner();
+        let signature: Buffer;
+        try {
+          signature = Buffer.from(await signer.signDetachedBinary(data, { deterministic: true }));
+        } catch (err) {
+          if (isMirrorError(err)) throw err;
+          throw new MirrorError('KEY_ERROR', `Signing ${object} failed: ${(err as Error).message}`, { repository, object }, { cause: err });
+        }
+        index.logSignature({
+          repository, object, subjectSha256: createHash('sha256').update(data).digest('hex'), keyId: signer.id, kind: 'openpgp-binary',
+          signatureSha256: createHash('sha256').update(signature).digest('hex'), at: Date.now(),
+        });
+        this.#metrics.signatures.inc({ repository, kind: 'openpgp-binary' });
+        return { keyId: signer.id, signature };
+      },
       ecdsaSignCached: (object, message) => {
         const signer = this.#keys.ecdsaSigner();
         const messageSha256 = createHash('sha256').update(message).digest('hex');
@@ -65,6 +94,24 @@ export class DerivedViews {
           signatureSha256: createHash('sha256').update(signature).digest('hex'), at: Date.now(),
         });
         this.#metrics.signatures.inc({ repository, kind: 'ecdsa-message' });
+        return { keyId: signer.id, signature };
+      },
+      openpgpSign: async (object, kind, data) => {
+        const signer = this.#keys.openpgpSigner();
+        let signature: string;
+        try {
+          signature = kind === 'cleartext'
+            ? await signer.signCleartext(typeof data === 'string' ? data : data.toString('utf8'))
+            : await signer.signDetached(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+        } catch (err) {
+          if (isMirrorError(err)) throw err;
+          throw new MirrorError('KEY_ERROR', `Signing ${object} failed: ${(err as Error).message}`, { repository, object }, { cause: err });
+        }
+        index.logSignature({
+          repository, object, subjectSha256: createHash('sha256').update(data).digest('hex'), keyId: signer.id, kind: `openpgp-${kind}`,
+          signatureSha256: createHash('sha256').update(signature).digest('hex'), at: Date.now(),
+        });
+        this.#metrics.signatures.inc({ repository, kind: `openpgp-${kind}` });
         return { keyId: signer.id, signature };
       },
     };

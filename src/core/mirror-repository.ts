@@ -15,6 +15,7 @@ import { SingleFlight } from '../upstream/single-flight.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 import type { DerivedSignatures } from './derived-signatures.js';
 import type { DerivedViews } from './derived-views.js';
+import { contentKey, loadDerived, type DerivedBytes } from './derived-blob.js';
 import type { Served, StaleReason } from './served.js';
 import { verifyObject } from './verify-object.js';
 
@@ -58,18 +59,18 @@ export class MirrorRepository {
   }
 
   async serve(path: string, request: { accept?: string } = {}): Promise<Served> {
-    const c = this.format.classify(path, request);
+    const served = await this.#serveClassified(this.format.classify(path, request), path, request);
+    const extra = this.format.responseHeaders?.(path, served);
+    return extra ? { ...served, headers: { ...served.headers, ...extra } } : served;
+  }
+
+  async #serveClassified(c: Classified, path: string, request: { accept?: string }): Promise<Served> {
     switch (c.kind) {
       case 'object':
         return this.fetchObject(c);
       case 'view': {
-        const obj = await this.fetchObject(c.of);
-        const entry = this.#deps.store.index.getObject(this.name, c.of.path);
-        if (!entry || entry.sha256 !== obj.sha256) throw new MirrorError('INTERNAL', `${c.of.path} changed while its view was made`, { repository: this.name, object: path });
-        const view = await this.#deps.views.get({
-          repository: this.name, repositoryUrl: this.#repositoryUrl, mode: this.config.verify, format: this.format, view: c.view, entry,
-        });
-        return this.#bytes(view, c.contentType, obj);
+        const { made, from } = await this.#view(c.of, c.view, path);
+        return this.#bytes(made, c.contentType, from);
       }
       case 'signature': {
         const subject = this.format.classify(c.of, request);
@@ -78,9 +79,25 @@ export class MirrorRepository {
         const sig = await this.#deps.signatures.get(this.name, subject.path, c.scheme, obj.sha256);
         return this.#bytes(sig, c.contentType, obj);
       }
+      case 'indexed': {
+        const idx = await this.fetchObject(c.index);
+        // Blobs are content-addressed, so these are the bytes just served even if a flight replaced the entry since.
+        const bytes = await this.#readBlob(idx.sha256);
+        const inner = c.resolve({
+          path: c.index.path, sha256: idx.sha256, bytes, expectations: (p) => this.#deps.store.index.getExpectations(this.name, p),
+        });
+        if (inner.kind === 'indexed') throw new MirrorError('INTERNAL', `${path} resolves to another indexed object`, { repository: this.name, object: path });
+        return this.#serveClassified(inner, path, request);
+      }
       case 'generated': {
         const bytes = c.generate();
         return { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.byteLength, contentType: c.contentType, bytes, cache: 'hit' };
+      }
+      case 'content': {
+        const known = await loadDerived(this.#deps.store, contentKey(this.name, c.sha256));
+        if (!known) return this.#serveClassified(c.otherwise, path, request);
+        this.#count('hit');
+        return { sha256: known.sha256, size: known.bytes.byteLength, contentType: c.contentType(known.bytes), bytes: known.bytes, cache: 'hit' };
       }
       case 'not-found':
         throw this.#notFound(path, c.reason);
@@ -89,12 +106,24 @@ export class MirrorRepository {
     }
   }
 
+  /** A view of an object: the object is fetched (and verified) first, the view made once per revision. */
+  async #view(of: ObjectRef, view: string, path: string): Promise<{ made: DerivedBytes; from: Served }> {
+    const from = await this.fetchObject(of);
+    const entry = this.#deps.store.index.getObject(this.name, of.path);
+    if (!entry || entry.sha256 !== from.sha256) throw new MirrorError('INTERNAL', `${of.path} changed while its view was made`, { repository: this.name, object: path });
+    const made = await this.#deps.views.get({
+      repository: this.name, repositoryUrl: this.#repositoryUrl, mode: this.config.verify, format: this.format, view, entry,
+      derivedOf: async (ref, inner) => (await this.#view(ref, inner, ref.path)).made,
+    });
+    return { made, from };
+  }
+
   /** Serves an object from the store when fresh, else from the upstream through verification. */
   async fetchObject(ref: ObjectRef): Promise<Served> {
     const { path } = ref;
     const entry = this.#deps.store.index.getObject(this.name, path);
     if (entry && (await this.#blobPresent(entry))) {
-      const fresh = !entry.mutable || Date.now() - entry.checkedAt < this.config.metadataTtlMs;
+      const fresh = ref.pinned || !entry.mutable || Date.now() - entry.checkedAt < this.config.metadataTtlMs;
       if (fresh) return this.#served(entry, 'hit');
       if (this.#deps.offline) return this.#served(entry, 'offline', 'offline');
     } else if (this.#deps.offline) {
@@ -140,7 +169,11 @@ export class MirrorRepository {
     const { index, blobs } = this.#deps.store;
     const validators = entry ? { etag: entry.etag, lastModified: entry.lastModified } : undefined;
     const request = { path: ref.upstreamPath ?? encodePath(path), validators, maxBytes: this.config.maxObjectSize, ...(ref.accept ? { accept: ref.accept } : {}) };
-    const result = await upstream.fetch(request, () => blobs.createTemp());
+    let result = await upstream.fetch(request, () => blobs.createTemp());
+    for (const fallback of ref.upstreamFallbacks ?? []) {
+      if (result.kind !== 'absent') break;
+      result = await upstream.fetch({ ...request, path: fallback }, () => blobs.createTemp());
+    }
     switch (result.kind) {
       case 'absent':
         throw new MirrorError('UPSTREAM_NOT_FOUND', `The upstream has no ${path} (HTTP ${result.status})`, { repository: this.name, object: path });
@@ -176,6 +209,16 @@ export class MirrorRepository {
       if (verification.record.status === 'unverified' && this.config.verify === 'warn') {
         this.#log.warn({ code: 'VERIFICATION_FAILED', object: path, reason: verification.record.reason }, 'serving unverified upstream bytes (verify: warn)');
       }
+      if (verification.companions.length > 0) {
+        try {
+          for (const companion of verification.companions) await this.fetchObject(companion);
+        } catch (err) {
+          const reason = isMirrorError(err) ? `${err.code}: ${err.message}` : String(err);
+          this.#log.warn({ object: path, sha256: stat.sha256, err: reason }, 'a file served with this revision is not available; keeping the previous revision');
+          if (entry) return this.#served(entry, 'stale', 'companions-unavailable');
+          throw err;
+        }
+      }
       await temp.commit();
       const stored: ObjectEntry = {
         repository: this.name,
@@ -202,7 +245,20 @@ export class MirrorRepository {
       mode: this.config.verify,
       fetchAuxiliary: (auxPath, maxBytes) => this.#requireUpstream(auxPath).fetchSmall(auxPath, maxBytes),
       expectations: (p) => this.#deps.store.index.getExpectations(this.name, p),
+      stored: (p) => {
+        const e = this.#deps.store.index.getObject(this.name, p);
+        return e ? { sha256: e.sha256, size: e.size, readAll: () => this.#readBlob(e.sha256) } : undefined;
+      },
     };
+  }
+
+  async #readBlob(sha256: string): Promise<Buffer> {
+    const { hot, blobs } = this.#deps.store;
+    const known = hot.get(sha256);
+    if (known) return known;
+    const bytes = await blobs.readAll(sha256);
+    hot.set(sha256, bytes);
+    return bytes;
   }
 
   get #repositoryUrl(): string {

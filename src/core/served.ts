@@ -1,7 +1,7 @@
 import type { VerificationRecord } from '../store/types.js';
 
 export type CacheResult = 'hit' | 'miss' | 'revalidated' | 'stale' | 'offline';
-export type StaleReason = 'upstream-unavailable' | 'verification-failed' | 'offline';
+export type StaleReason = 'upstream-unavailable' | 'verification-failed' | 'companions-unavailable' | 'offline';
 
 /** What the core hands the server to send: a stored blob, or bytes already in memory. */
 export interface Served {
@@ -15,4 +15,6 @@ export interface Served {
   bytes?: Buffer;
   /** The upstream's Last-Modified, passed on to clients. */
   lastModified?: string;
+  /** Extra response headers the format adds (FormatRepository.responseHeaders). */
+  headers?: Record<string, string>;
 }

@@ -4,11 +4,11 @@
  * fetched object against what was vouched for it.
  */
 import { createHash } from 'node:crypto';
-import type { DigestAlgorithm, FormatRepository, VerifyContext, VouchedDigest } from '../formats/types.js';
+import type { DigestAlgorithm, FormatRepository, ObjectRef, VerifyContext, VouchedDigest } from '../formats/types.js';
 import type { BlobStat, Expectation, IndexStore, TempBlob, VerificationRecord, VerifyMode } from '../store/types.js';
 
 export type ObjectVerification =
-  | { ok: true; record: VerificationRecord }
+  | { ok: true; record: VerificationRecord; companions: ObjectRef[] }
   | { ok: false; code: 'VERIFICATION_FAILED' | 'DIGEST_MISMATCH'; reason: string };
 
 export async function verifyObject(args: {
@@ -23,7 +23,7 @@ export async function verifyObject(args: {
 }): Promise<ObjectVerification> {
   const { repository, path, mode, stat, index, temp } = args;
   const at = Date.now();
-  if (mode === 'off') return { ok: true, record: { status: 'unverified', by: [], at, mode, reason: 'verify: off' } };
+  if (mode === 'off') return { ok: true, record: { status: 'unverified', by: [], at, mode, reason: 'verify: off' }, companions: [] };
 
   const readAll = (): Promise<Buffer> => streamToBuffer(temp.read());
   const outcome = await args.format.verify(args.ctx, { path, sha256: stat.sha256, size: stat.size, read: () => temp.read(), readAll });
@@ -36,10 +36,10 @@ export async function verifyObject(args: {
   // Verified bytes vouch for others (under warn, unverified ones too: a digest check beats none);
   // an object's vouch for itself holds for this fetch only.
   if (outcome.ok || mode === 'warn') recordVouches(index, repository, path, vouches.filter((v) => v.path !== path));
-  if (!outcome.ok) return { ok: true, record: { status: 'unverified', by: [], at, mode, reason: outcome.reason } };
+  if (!outcome.ok) return { ok: true, record: { status: 'unverified', by: [], at, mode, reason: outcome.reason }, companions: [] };
   const record: VerificationRecord = { status: 'verified', by: outcome.by, at, mode };
   if (outcome.rejected && outcome.rejected.length > 0) record.rejected = outcome.rejected;
-  return { ok: true, record };
+  return { ok: true, record, companions: outcome.companions ?? [] };
 }
 
 async function findMismatch(expected: Expectation[], stat: BlobStat, temp: TempBlob): Promise<string | undefined> {

@@ -1,9 +1,15 @@
 /** The registry of formats: adding a format is one folder and one line here. */
+import { debianFormat } from './debian/index.js';
 import { npmFormat } from './npm/index.js';
+import { ociFormat } from './oci/index.js';
 import { rawFormat } from './raw/index.js';
+import { rpmFormat } from './rpm/index.js';
 import type { FormatAdapter } from './types.js';
 
 export const FORMATS: ReadonlyMap<string, FormatAdapter> = new Map<string, FormatAdapter>([
+  [debianFormat.name, debianFormat as FormatAdapter],
   [npmFormat.name, npmFormat as FormatAdapter],
+  [ociFormat.name, ociFormat as FormatAdapter],
   [rawFormat.name, rawFormat as FormatAdapter],
+  [rpmFormat.name, rpmFormat as FormatAdapter],
 ]);

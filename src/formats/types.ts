@@ -22,6 +22,23 @@ export interface ObjectRef {
   accept?: string;
   /** Objects whose verification vouches for this one; the core fetches them first when nothing vouched yet. */
   requires?: ObjectRef[];
+  /** URL paths tried in order when the upstream has no `upstreamPath` (404/410), e.g. a by-hash file's plain name. */
+  upstreamFallbacks?: string[];
+  /**
+   * Serve the stored verified copy whatever its age, fetching only when none is stored: for requests
+   * that must match what clients were already served (a detached signature, a file a signed index names).
+   */
+  pinned?: boolean;
+}
+
+/** The verified bytes of an index, handed to the format to pick the object a request names from it. */
+export interface IndexedInput {
+  path: string;
+  sha256: string;
+  /** Verified upstream bytes (still attacker-shaped: parse defensively). */
+  bytes: Buffer;
+  /** Digests that verified indexes vouched for a path. */
+  expectations(path: string): Expectation[];
 }
 
 /** What a request path names, as the format sees it. */
@@ -34,6 +51,16 @@ export type Classified =
   | { kind: 'signature'; scheme: SignatureScheme; of: string; contentType: string }
   /** Bytes the format makes from the mirror's own state (e.g. its public keys). */
   | { kind: 'generated'; contentType: string; generate(): Buffer }
+  /**
+   * An object named by a verified index (a Debian index file named by its suite's Release): the core
+   * serves `index` (revalidating it unless pinned), then the format picks the object from its bytes.
+   */
+  | { kind: 'indexed'; index: ObjectRef; resolve(index: IndexedInput): Classified }
+  /**
+   * Bytes this repository made earlier and published by digest (DeriveContext.putContent, e.g. the
+   * payload and config blobs of an OCI signature image), looked up by SHA-256; `otherwise` when absent.
+   */
+  | { kind: 'content'; sha256: string; contentType(bytes: Buffer): string; otherwise: Classified }
   | { kind: 'not-found'; reason: string };
 
 export type SignatureScheme = 'openpgp-detached';
@@ -56,7 +83,18 @@ export interface RejectedItem {
 }
 
 export type VerifyOutcome =
-  | { ok: true; by: string[]; vouches?: VouchedDigest[]; rejected?: RejectedItem[] }
+  | {
+      ok: true;
+      by: string[];
+      vouches?: VouchedDigest[];
+      rejected?: RejectedItem[];
+      /**
+       * Objects (usually listed in `vouches`) the core fetches and verifies before it commits this
+       * revision: an index and the files clients use with it are served as a set. If one fails, the
+       * previous revision stays served.
+       */
+      companions?: ObjectRef[];
+    }
   | { ok: false; code: 'VERIFICATION_FAILED' | 'DIGEST_MISMATCH'; reason: string; vouches?: VouchedDigest[] };
 
 export interface UpstreamObject {
@@ -75,6 +113,14 @@ export interface VerifyContext {
   fetchAuxiliary(path: string, maxBytes: number): Promise<SmallResult>;
   /** Digests that verified indexes vouched for this path. */
   expectations(path: string): Expectation[];
+  /** The verified revision the store holds for a path now (before this fetch is committed), if any. */
+  stored(path: string): StoredObject | undefined;
+}
+
+export interface StoredObject {
+  sha256: string;
+  size: number;
+  readAll(): Promise<Buffer>;
 }
 
 export interface DeriveInput {
@@ -82,6 +128,8 @@ export interface DeriveInput {
   sha256: string;
   bytes: Buffer;
   verification: VerificationRecord;
+  /** When the mirror last confirmed this revision with the upstream (ms since epoch). */
+  checkedAt?: number;
 }
 
 export interface DeriveContext {
@@ -94,6 +142,28 @@ export interface DeriveContext {
    * for the same message and key before. Every new signature is logged.
    */
   ecdsaSignCached(object: string, message: string): { keyId: string; signature: Buffer };
+  /**
+   * Signs with the active org OpenPGP key: an armored detached signature over `data`, or a cleartext
+   * signed message of `data` (text). Every signature is logged.
+   */
+  openpgpSign(object: string, kind: 'detached' | 'cleartext', data: string | Buffer): Promise<{ keyId: string; signature: string }>;
+  /**
+   * A binary detached signature packet by the active org OpenPGP key that depends on the key and
+   * the bytes alone (see OpenPgpSigner.signDetachedBinary `deterministic`), for signatures embedded
+   * in artifacts whose digests other indexes list (RPM header signatures). Logged like any other.
+   */
+  openpgpSignBinary(object: string, data: Buffer): Promise<{ keyId: string; signature: Buffer }>;
+  /**
+   * The view `view` of another object, fetched and verified through the core and derived once like
+   * any other view: for views built on other views (RPM metadata listing re-signed packages).
+   */
+  derivedOf(ref: ObjectRef, view: string): Promise<{ sha256: string; bytes: Buffer }>;
+  /**
+   * Publishes bytes the view refers to by digest (served through a `content` classification),
+   * stored content-addressed for this repository; returns their SHA-256. Optional so test doubles
+   * of this context need not provide it.
+   */
+  putContent?(bytes: Buffer): Promise<string>;
 }
 
 export interface FormatRepository {
@@ -102,6 +172,25 @@ export interface FormatRepository {
   verify(ctx: VerifyContext, object: UpstreamObject): Promise<VerifyOutcome>;
   /** Makes a view from verified upstream bytes (views the format returned from classify). */
   derive?(ctx: DeriveContext, view: string, input: DeriveInput): Promise<Buffer> | Buffer;
+  /** Extra response headers for what a path served (OCI: Docker-Content-Digest). */
+  responseHeaders?(path: string, served: { sha256: string; contentType: string }): Record<string, string>;
+  /** Renders an error the way this format's clients read them (OCI: `{"errors":[…]}`); default JSON otherwise. */
+  renderError?(path: string, error: MirrorErrorView): RenderedError;
+}
+
+/** What a format sees of a failure to render it. */
+export interface MirrorErrorView {
+  code: string;
+  status: number;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+export interface RenderedError {
+  status: number;
+  contentType: string;
+  body: string;
+  headers?: Record<string, string>;
 }
 
 export interface FormatOpenOptions<TTrust> {
@@ -112,10 +201,19 @@ export interface FormatOpenOptions<TTrust> {
   configDir: string;
   /** `publicUrl` + "/" + repository name. */
   repositoryUrl: string;
+  /** The resolved upstream base URL (may carry credentials: never log or serve it). */
+  upstream?: string;
   /** Public keys and signers of the organisation (never private bytes). */
   keys: KeyStore;
   /** Reads a trust file (keyring, certificate) the operator named in the config. */
   readTrustFile(path: string): Promise<Buffer>;
+  /** Names of the files in a trust directory the operator named (Alpine: /etc/apk/keys). */
+  listTrustDir(path: string): Promise<string[]>;
+}
+
+export interface AutoUpstream<TTrust> {
+  upstream: string;
+  trust?: Partial<TTrust>;
 }
 
 export interface PathPolicy {
@@ -128,7 +226,11 @@ export interface FormatAdapter<TTrust = unknown> {
   /** Schema of this format's `trust` block (strict: unknown keys are rejected). */
   readonly trustSchema: z.ZodType<TTrust>;
   readonly pathPolicy?: PathPolicy;
-  /** Resolves `upstream: auto` from the machine's own client configuration, if the format has one. */
-  resolveAutoUpstream?(env: NodeJS.ProcessEnv): Promise<string | undefined>;
+  /**
+   * Resolves `upstream: auto` from the machine's own client configuration, if the format has one;
+   * it may also name trust that client uses (e.g. apt's signed-by keyring), which fills keys the
+   * repository's `trust` leaves unset.
+   */
+  resolveAutoUpstream?(env: NodeJS.ProcessEnv, repository: { name: string; trust: TTrust }): Promise<string | AutoUpstream<TTrust> | undefined>;
   open(options: FormatOpenOptions<TTrust>): Promise<FormatRepository>;
 }

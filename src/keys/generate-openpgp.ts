@@ -74,8 +74,12 @@ export async function readOpenPgpPublicKeys(armored: string, what: string): Prom
   }
 }
 
-/** One armored "PUBLIC KEY BLOCK" holding every key, so both gpg and openpgp.readKeys see them all. */
+/**
+ * One armored "PUBLIC KEY BLOCK" holding every key, so both gpg and openpgp.readKeys see them all.
+ * With the CRC-24 armor checksum openpgp.js v6 leaves out by default: rpm 4.18 (`rpm --import`,
+ * `rpmkeys --import`) refuses armor without it ("not an armored public key").
+ */
 export function armorKeyring(keys: openpgp.PublicKey[]): string {
   const packets = keys.map((k) => k.write());
-  return openpgp.armor(openpgp.enums.armor.publicKey, Buffer.concat(packets));
+  return openpgp.armor(openpgp.enums.armor.publicKey, Buffer.concat(packets), undefined, undefined, undefined, true);
 }

@@ -42,8 +42,13 @@ export interface OpenPgpSigner {
   readonly id: string;
   /** Armored detached signature (sigclass 0x00) over the bytes. */
   signDetached(data: Uint8Array | AsyncIterable<Uint8Array>): Promise<string>;
-  /** The same signature as binary packets (RPM header signatures, Release.gpg if wanted binary). */
-  signDetachedBinary(data: Uint8Array | AsyncIterable<Uint8Array>): Promise<Uint8Array>;
+  /**
+   * The same signature as binary packets (RPM header signatures, Release.gpg if wanted binary).
+   * `deterministic`: dated at the key's own creation and without openpgp.js's random salt
+   * notation, so the same bytes always give the same signature (RSA PKCS#1 v1.5 and EdDSA are
+   * deterministic): for signatures embedded in artifacts whose digests other indexes list.
+   */
+  signDetachedBinary(data: Uint8Array | AsyncIterable<Uint8Array>, options?: { deterministic?: boolean }): Promise<Uint8Array>;
   /** Cleartext-signed text, as Debian InRelease. */
   signCleartext(text: string): Promise<string>;
 }

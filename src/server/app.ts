@@ -20,6 +20,7 @@ import type { Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { openStore, type Store } from '../store/open-store.js';
 import { sendError, toMirrorError } from './error-response.js';
+import { DISTRIBUTION_FORMAT, distributionError, matchDistribution, sendDistributionBase, sendRendered } from './distribution-route.js';
 import { MIRROR_ENDPOINTS } from './mirror-endpoints.js';
 import { openRepositories, type SkippedRepository } from './open-repositories.js';
 import { parseSafePath } from './safe-path.js';
@@ -115,9 +116,31 @@ async function route(app: App, byName: Map<string, MirrorRepository>, req: Incom
   let repoName = '-';
   let format = '-';
   let bytes = 0;
+  // Set while serving /v2/…: errors then take the distribution-spec shape (the repository's own renderer once known).
+  let distribution: { repo?: MirrorRepository; path: string } | undefined;
   try {
-    if (req.method !== 'GET' && !head) throw new MirrorError('METHOD_NOT_ALLOWED', `${req.method} is not allowed: the mirror is read-only`);
     const url = req.url ?? '/';
+    const v2 = matchDistribution(url);
+    if (v2) distribution = { path: '' };
+    if (req.method !== 'GET' && !head) throw new MirrorError('METHOD_NOT_ALLOWED', `${req.method} is not allowed: the mirror is read-only`);
+    if (v2 && distribution) {
+      if (v2.kind === 'base') {
+        bytes = sendDistributionBase(res, head);
+        return;
+      }
+      const repo = byName.get(v2.name);
+      if (!repo || repo.config.format !== DISTRIBUTION_FORMAT) {
+        throw new MirrorError('REPOSITORY_NOT_FOUND', `No ${DISTRIBUTION_FORMAT} repository is configured under "${v2.name}"`, { repository: v2.name });
+      }
+      repoName = repo.name;
+      format = repo.config.format;
+      const path = parseSafePath(v2.rest, repo.pathPolicy).segments.join('/');
+      distribution = { repo, path };
+      const accept = req.headers.accept;
+      const served = await repo.serve(path, accept ? { accept } : {});
+      bytes = await sendServed(req, res, served, app.store.blobs, app.store.hot);
+      return;
+    }
     // The first segment picks the repository, whose format decides the rest of the path policy.
     const first = /^\/([a-z0-9._-]*)(?:[/?]|$)/.exec(url)?.[1];
     const repo = first === undefined ? undefined : byName.get(first);
@@ -137,7 +160,12 @@ async function route(app: App, byName: Map<string, MirrorRepository>, req: Incom
   } catch (err) {
     const e = toMirrorError(err);
     if (e.status >= 500) app.log.error({ reqId, repo: repoName, code: e.code, err: e.message, cause: describeCause(e.cause) }, 'request failed');
-    sendError(res, e, head);
+    if (!distribution) sendError(res, e, head);
+    else {
+      const view = { code: e.code, status: e.status, message: e.message, details: e.details };
+      const rendered = distribution.repo?.format.renderError?.(distribution.path, view) ?? distributionError(e);
+      sendRendered(res, rendered, head);
+    }
   } finally {
     app.metrics.requests.inc({ repository: repoName, format, status: String(res.statusCode) });
     if (bytes > 0) app.metrics.bytesServed.inc({ repository: repoName }, bytes);

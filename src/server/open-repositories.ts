@@ -3,7 +3,7 @@
  * machine's own client configuration (a repository that cannot be resolved is reported and
  * left out), opens the format with its trust, and gives each upstream its own pool.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Config, RepositoryConfig } from '../config/load-config.js';
 import type { DerivedSignatures } from '../core/derived-signatures.js';
@@ -35,7 +35,8 @@ export async function openRepositories(
   for (const repo of config.repositories) {
     const adapter = deps.formats.get(repo.format);
     if (!adapter) throw new MirrorError('CONFIG_INVALID', `Repository "${repo.name}" has unknown format "${repo.format}"`, { repository: repo.name });
-    const upstream = await resolveUpstream(repo, adapter, deps.env);
+    const resolved = await resolveUpstream(repo, adapter, deps.env);
+    const upstream = resolved?.upstream;
     if (!upstream) {
       const reason = `upstream: auto could not be resolved from this machine's ${repo.format} client configuration`;
       deps.log.warn({ repo: repo.name, format: repo.format }, `repository left out: ${reason}`);
@@ -44,12 +45,15 @@ export async function openRepositories(
     }
     const format = await adapter.open({
       repository: repo.name,
-      trust: repo.trust,
+      // Trust the machine's own client uses fills only what the operator left unset.
+      trust: resolved?.trust ? { ...resolved.trust, ...definedKeys(repo.trust) } : repo.trust,
       verify: repo.verify,
       configDir: config.configDir,
       repositoryUrl: `${config.publicUrl}/${repo.name}`,
+      upstream,
       keys: deps.keys,
       readTrustFile: (p) => readTrustFile(config.configDir, repo.name, p),
+      listTrustDir: (p) => listTrustDir(config.configDir, repo.name, p),
     });
     const client = config.offline ? undefined : createClient({ ...repo, upstream }, deps.metrics, deps.log);
     if (client) clients.push(client);
@@ -62,9 +66,18 @@ export async function openRepositories(
   return { repositories, skipped, closeUpstreams: async () => void (await Promise.all(clients.map((c) => c.close()))) };
 }
 
-async function resolveUpstream(repo: RepositoryConfig, adapter: FormatAdapter, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  if (repo.upstream !== 'auto') return repo.upstream;
-  return adapter.resolveAutoUpstream ? adapter.resolveAutoUpstream(env) : undefined;
+async function resolveUpstream(
+  repo: RepositoryConfig, adapter: FormatAdapter, env: NodeJS.ProcessEnv,
+): Promise<{ upstream: string; trust?: Record<string, unknown> } | undefined> {
+  if (repo.upstream !== 'auto') return { upstream: repo.upstream };
+  const auto = adapter.resolveAutoUpstream ? await adapter.resolveAutoUpstream(env, { name: repo.name, trust: repo.trust }) : undefined;
+  if (auto === undefined || typeof auto === 'string') return auto === undefined ? undefined : { upstream: auto };
+  return { upstream: auto.upstream, ...(auto.trust ? { trust: auto.trust as Record<string, unknown> } : {}) };
+}
+
+function definedKeys(trust: unknown): Record<string, unknown> {
+  if (trust === null || typeof trust !== 'object') return {};
+  return Object.fromEntries(Object.entries(trust).filter(([, v]) => v !== undefined));
 }
 
 function createClient(repo: RepositoryConfig, metrics: Metrics, log: Logger): UpstreamClient {
@@ -84,6 +97,15 @@ function createClient(repo: RepositoryConfig, metrics: Metrics, log: Logger): Up
       metrics.upstreamLatency.observe({ repository: repo.name }, info.ms / 1000);
     },
   });
+}
+
+async function listTrustDir(configDir: string, repository: string, path: string): Promise<string[]> {
+  const dir = resolve(configDir, path);
+  try {
+    return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile() || e.isSymbolicLink()).map((e) => e.name).sort();
+  } catch (err) {
+    throw new MirrorError('CONFIG_INVALID', `Repository "${repository}": cannot list trust directory ${dir}: ${(err as Error).message}`, { repository, file: dir });
+  }
 }
 
 async function readTrustFile(configDir: string, repository: string, path: string): Promise<Buffer> {

@@ -21,6 +21,7 @@ export async function sendServed(req: IncomingMessage, res: ServerResponse, serv
     'x-content-sha256': served.sha256,
   };
   if (served.lastModified) headers['last-modified'] = served.lastModified;
+  if (served.headers) Object.assign(headers, served.headers);
   if (served.stale) {
     headers['x-countersign-stale'] = served.stale;
     headers.warning = '110 - "Response is Stale"';

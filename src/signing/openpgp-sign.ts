@@ -45,6 +45,38 @@ export async function signDetachedBinary(key: openpgp.PrivateKey, data: SigningI
   return signature instanceof Uint8Array ? signature : readByteStream(signature);
 }
 
+/**
+ * A binary detached signature that is a function of the key and the bytes alone: dated at the
+ * moment the signing key became valid (its creation or latest self-signature, whichever is later)
+ * and without the random salt notation openpgp.js adds by default. RSA PKCS#1 v1.5 and EdDSA are
+ * deterministic themselves, so re-deriving an RPM after a cache loss gives identical bytes.
+ */
+export async function signDetachedDeterministic(key: openpgp.PrivateKey, data: SigningInput): Promise<Uint8Array> {
+  const message = await binaryMessage(data);
+  const signature: Uint8Array | ReadableStream<Uint8Array> = await openpgp.sign({
+    message,
+    signingKeys: key,
+    detached: true,
+    format: 'binary',
+    date: await validSince(key),
+    config: { ...SIGNING_CONFIG, nonDeterministicSignaturesViaNotation: false },
+  });
+  return signature instanceof Uint8Array ? signature : readByteStream(signature);
+}
+
+/** The earliest time at which the key (primary user, signing subkey binding) is valid for signing. */
+async function validSince(key: openpgp.PrivateKey): Promise<Date> {
+  const times = [key.getCreationTime().getTime()];
+  const { selfCertification } = await key.getPrimaryUser();
+  if (selfCertification.created) times.push(selfCertification.created.getTime());
+  const signing = await key.getSigningKey();
+  times.push(signing.getCreationTime().getTime());
+  if (signing !== key && 'bindingSignatures' in signing) {
+    for (const b of signing.bindingSignatures) if (b.created) times.push(b.created.getTime());
+  }
+  return new Date(Math.max(...times));
+}
+
 /** Cleartext-signed text ("-----BEGIN PGP SIGNED MESSAGE-----"), as in Debian InRelease. */
 export async function signCleartext(key: openpgp.PrivateKey, text: string, date?: Date): Promise<string> {
   const message = await openpgp.createCleartextMessage({ text });

@@ -11,6 +11,7 @@ import type { TempBlob } from '../store/types.js';
 import { abandonBody, drainBody, MemorySink, parseContentLength, type ByteSink, type DrainLimits, type DrainResult } from './body-sink.js';
 import type { UpstreamClientOptions, UpstreamOutcome } from './client-options.js';
 import { authorizationHeader, mergeCredentials, type UpstreamCredentials } from './credentials.js';
+import { BearerTokens, parseBearerChallenge } from './bearer-tokens.js';
 import { ExchangeLog } from './exchange-log.js';
 import { header, validatorsOf } from './response-headers.js';
 import { DEFAULT_BACKOFF, Retryable, withRetries, type BackoffOptions, type RetryPolicy } from './retry.js';
@@ -40,6 +41,7 @@ export class UpstreamClient {
   readonly #backoff: BackoffOptions;
   readonly #log: ExchangeLog;
   readonly #userAgent: string;
+  readonly #tokens: BearerTokens;
   #closed = false;
 
   constructor(options: UpstreamClientOptions) {
@@ -58,6 +60,11 @@ export class UpstreamClient {
     };
     this.#log = new ExchangeLog(options.repository, options.logger, options.onRequest);
     this.#userAgent = options.userAgent ?? 'countersign';
+    this.#tokens = new BearerTokens({
+      base: this.#base,
+      ...(this.#authorization?.startsWith('Basic ') ? { basicAuthorization: this.#authorization } : {}),
+      transport: (url, headers) => this.#tokenRequest(url, headers),
+    });
     const t = options.timeouts ?? {};
     // undici checks header/body timeouts on a ~0.5 s tick: fine for second-scale limits.
     this.#agent = new Agent({
@@ -200,8 +207,23 @@ export class UpstreamClient {
     return contentLength;
   }
 
-  /** Sends the request and follows redirects; resolves with the first non-redirect response. */
+  /**
+   * Sends the request (see #openOnce); a 401 with a Bearer challenge is answered once with a
+   * token from the challenge's realm (registry token auth) and the request repeated.
+   */
   async #open(method: string, path: string, headers: Record<string, string>): Promise<Opened> {
+    const cached = this.#tokens.cachedFor(path);
+    const opened = await this.#openOnce(method, path, headers, cached);
+    if (opened.res.statusCode !== 401) return opened;
+    const challenge = parseBearerChallenge(header(opened.res.headers, 'www-authenticate'));
+    if (!challenge) return opened;
+    await this.#finishExchange(opened, method, 'bad-status');
+    const token = await this.#tokens.answer(path, challenge, cached);
+    return this.#openOnce(method, path, headers, token);
+  }
+
+  /** Sends the request and follows redirects; resolves with the first non-redirect response. */
+  async #openOnce(method: string, path: string, headers: Record<string, string>, bearer?: string): Promise<Opened> {
     let url = joinUpstreamPath(this.#base, path);
     for (let hop = 0; ; hop++) {
       const started = performance.now();
@@ -211,7 +233,7 @@ export class UpstreamClient {
           origin: url.origin,
           path: url.pathname + url.search,
           method: method as Dispatcher.HttpMethod,
-          headers: this.#headersFor(url, headers),
+          headers: this.#headersFor(url, headers, bearer),
         });
       } catch (cause) {
         const timeout = isTimeout(cause);
@@ -240,11 +262,30 @@ export class UpstreamClient {
     }
   }
 
-  #headersFor(url: URL, extra: Record<string, string>): Record<string, string> {
+  #headersFor(url: URL, extra: Record<string, string>, bearer?: string): Record<string, string> {
     const headers: Record<string, string> = { 'user-agent': this.#userAgent, 'accept-encoding': 'identity', ...extra };
-    // Credentials belong to the configured origin only, never to a redirect target.
-    if (this.#authorization !== undefined && url.origin === this.#base.origin) headers['authorization'] = this.#authorization;
+    // Credentials (and registry tokens) belong to the configured origin only, never to a redirect target.
+    const authorization = bearer !== undefined ? `Bearer ${bearer}` : this.#authorization;
+    if (authorization !== undefined && url.origin === this.#base.origin) headers['authorization'] = authorization;
     return headers;
+  }
+
+  /** GET for the token endpoint: no redirects, no upstream credentials beyond what BearerTokens adds. */
+  async #tokenRequest(url: URL, headers: Record<string, string>): Promise<{ status: number; body: Buffer }> {
+    const started = performance.now();
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.#agent.request({
+        origin: url.origin, path: url.pathname + url.search, method: 'GET', headers: { 'user-agent': this.#userAgent, ...headers },
+      });
+    } catch (cause) {
+      this.#log.report('GET', url, started, isTimeout(cause) ? 'timeout' : 'network-error');
+      throw this.#log.error('UPSTREAM_UNAVAILABLE', `Cannot reach the upstream's token endpoint: ${transportReason(cause)}`, url.pathname, url, {}, cause);
+    }
+    const sink = new MemorySink();
+    const drained = await drainBody(res.body, sink, { maxBytes: 64 * 1024, contentLength: undefined });
+    this.#log.report('GET', url, started, drained.kind === 'complete' ? 'fetched' : 'truncated', res.statusCode);
+    return { status: res.statusCode, body: drained.kind === 'complete' ? sink.bytes() : Buffer.alloc(0) };
   }
 
   async #failStatus(opened: Opened, method: string, path: string, url: URL): Promise<never> {

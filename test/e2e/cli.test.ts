@@ -1,4 +1,5 @@
 /** The `countersign` command as an operator runs it. */
+import { readdirSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -22,7 +23,9 @@ async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code:
 }
 
 test('check-config accepts every shipped file and names each bad field', async () => {
-  for (const file of ['config/default.yaml', 'config/examples/raw.yaml']) {
+  const shipped = ['config', 'config/examples'].flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.yaml')).map((f) => `${d}/${f}`));
+  assert.ok(shipped.includes('config/examples/oci.yaml'), `shipped configs: ${shipped.join(', ')}`);
+  for (const file of shipped) {
     const r = await cli(['check-config', file]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /valid/);

@@ -1,0 +1,82 @@
+/**
+ * Verification of a suite's generation: the upstream InRelease (or Release + Release.gpg)
+ * against the trusted keyring, then its dates (apt's rules: not expired, not from the future,
+ * never older than the generation already served), then what it vouches for and which files
+ * must come with it. https://wiki.debian.org/DebianRepository/Format#A.22Release.22_files
+ */
+import type { OpenPgpKeyring } from '../../trust/openpgp-trust.js';
+import type { ObjectRef, UpstreamObject, VerifyContext, VerifyOutcome } from '../types.js';
+import { isClearSigned } from './clearsigned.js';
+import { fromRelease, indexRef, indexStorePath, releaseVouches, type Generations } from './generation.js';
+import { generationPath, upstreamPath } from './paths.js';
+import { formatReleaseDate } from './release-date.js';
+import { parseRelease } from './release-file.js';
+import { verifyInRelease, verifyReleaseGpg, type SignedRelease } from './release-signature.js';
+
+const MAX_RELEASE_BYTES = 32 * 1024 * 1024;
+const MAX_SIGNATURE_BYTES = 1024 * 1024;
+/** A Date this far past the mirror's clock is refused (apt allows 10 s; the served Date is clamped to the mirror's clock). */
+const MAX_FUTURE_MS = 60 * 60 * 1000;
+
+export async function verifyGeneration(args: {
+  ctx: VerifyContext;
+  object: UpstreamObject;
+  suite: string;
+  keyring: OpenPgpKeyring;
+  generations: Generations;
+  now?: number;
+}): Promise<VerifyOutcome> {
+  const { ctx, object, suite, keyring, generations } = args;
+  const now = args.now ?? Date.now();
+  const fail = (reason: string): VerifyOutcome => ({ ok: false, code: 'VERIFICATION_FAILED', reason });
+  if (object.size > MAX_RELEASE_BYTES) return fail(`the Release of ${suite} is larger than ${MAX_RELEASE_BYTES} bytes`);
+  const bytes = await object.readAll();
+
+  let signed: SignedRelease;
+  if (isClearSigned(bytes)) {
+    signed = await verifyInRelease(keyring, bytes);
+  } else {
+    // No InRelease upstream: this is dists/<suite>/Release, signed by Release.gpg beside it.
+    const sig = await ctx.fetchAuxiliary(upstreamPath(`dists/${suite}/Release.gpg`), MAX_SIGNATURE_BYTES);
+    if (sig.kind === 'absent') return fail(`the upstream has neither InRelease nor Release.gpg for ${suite}`);
+    signed = await verifyReleaseGpg(keyring, bytes, sig.bytes);
+  }
+  if (!signed.ok) return fail(signed.reason);
+
+  const parsed = parseRelease(signed.text);
+  if (!parsed.ok) return fail(parsed.reason);
+  const release = parsed.release;
+  if (!release.date) return fail(`the Release of ${suite} has no Date`);
+  if (release.date.getTime() > now + MAX_FUTURE_MS) return fail(`the Release of ${suite} is dated ${formatReleaseDate(release.date)}, in the future`);
+  if (release.validUntil && release.validUntil.getTime() <= now) {
+    return fail(`the Release of ${suite} expired: Valid-Until ${formatReleaseDate(release.validUntil)} is in the past`);
+  }
+
+  const generation = fromRelease(suite, object.sha256, release);
+  generations.remember(generation);
+  const companions: ObjectRef[] = [];
+  const previous = ctx.stored(generationPath(suite));
+  if (previous && previous.sha256 !== object.sha256) {
+    let before;
+    try {
+      before = generations.get(suite, previous.sha256, await previous.readAll());
+    } catch {
+      before = undefined; // An unreadable old generation cannot hold back a verified new one.
+    }
+    if (before?.release.date && release.date < before.release.date) {
+      return fail(`the Release of ${suite} dated ${formatReleaseDate(release.date)} is older than the one already served (${formatReleaseDate(before.release.date)})`);
+    }
+    // Files clients used with the previous generation are fetched before the new one is served.
+    for (const entry of before?.release.entries.values() ?? []) {
+      const next = release.entries.get(entry.name);
+      if (next && ctx.stored(indexStorePath(suite, entry))) companions.push(indexRef(generation, next));
+    }
+  }
+  return {
+    ok: true,
+    by: signed.by.map((f) => `openpgp:${f}`),
+    vouches: releaseVouches(generation),
+    companions,
+    ...(release.skipped.length > 0 ? { rejected: release.skipped.slice(0, 50) } : {}),
+  };
+}

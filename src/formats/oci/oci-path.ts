@@ -1,0 +1,64 @@
+/**
+ * Distribution API paths below `/v2/<repository>/` (DSPEC "Endpoints"): `<name>/manifests/<ref>`,
+ * `<name>/blobs/<digest>`, `<name>/tags/list`, `<name>/referrers/<digest>`. Request paths are
+ * attacker-controlled: names, tags and digests are checked against the spec's grammar.
+ * https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pulling-manifests
+ */
+const NAME_COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+const SHA256 = /^sha256:([0-9a-f]{64})$/;
+/** Store-path suffix naming the manifest types a tag was resolved for (see tagStorePath). */
+const ACCEPT_SUFFIX = /;accept=([a-z0-9.+/,-]+)$/;
+
+export type OciPath =
+  | { kind: 'manifest'; name: string; tag: string }
+  | { kind: 'manifest'; name: string; digest: string }
+  | { kind: 'blob'; name: string; digest: string }
+  | { kind: 'tags'; name: string }
+  | { kind: 'referrers'; name: string; digest: string };
+
+export type OciPathResult = { ok: true; path: OciPath } | { ok: false; reason: string };
+
+/** Parses a request path (or a store path this format made: a tag may carry an `;accept=` suffix). */
+export function parseOciPath(path: string): OciPathResult {
+  const plain = path.replace(ACCEPT_SUFFIX, '');
+  const segs = plain.split('/');
+  if (segs.length < 3) return { ok: false, reason: 'not a distribution API path' };
+  const last = segs[segs.length - 1]!;
+  const verb = segs[segs.length - 2]!;
+  const name = segs.slice(0, -2).join('/');
+  const badName = checkName(name);
+  if (badName) return { ok: false, reason: badName };
+  switch (verb) {
+    case 'manifests': {
+      const digest = SHA256.exec(last)?.[1];
+      if (digest) return { ok: true, path: { kind: 'manifest', name, digest } };
+      if (last.includes(':')) return { ok: false, reason: `unsupported digest "${last.slice(0, 80)}" (sha256 only)` };
+      if (!TAG.test(last)) return { ok: false, reason: `"${last.slice(0, 80)}" is not a valid tag` };
+      return { ok: true, path: { kind: 'manifest', name, tag: last } };
+    }
+    case 'blobs':
+    case 'referrers': {
+      const digest = SHA256.exec(last)?.[1];
+      if (!digest) return { ok: false, reason: `unsupported digest "${last.slice(0, 80)}" (sha256 only)` };
+      return { ok: true, path: { kind: verb === 'blobs' ? 'blob' : 'referrers', name, digest } };
+    }
+    case 'tags':
+      return last === 'list' ? { ok: true, path: { kind: 'tags', name } } : { ok: false, reason: 'not a distribution API path' };
+    default:
+      return { ok: false, reason: 'not a distribution API path' };
+  }
+}
+
+function checkName(name: string): string | undefined {
+  if (name.length === 0) return 'the image name is empty';
+  if (name.length > 255) return 'the image name is too long';
+  for (const c of name.split('/')) if (!NAME_COMPONENT.test(c)) return `"${name.slice(0, 80)}" is not a valid image name`;
+  return undefined;
+}
+
+/** Where a tag's manifest is stored: per set of acceptable types, since the upstream may answer each differently. */
+export function tagStorePath(name: string, tag: string, types: readonly string[], allTypes: readonly string[]): string {
+  const base = `${name}/manifests/${tag}`;
+  return types.length === allTypes.length ? base : `${base};accept=${types.join(',')}`;
+}

@@ -1,0 +1,63 @@
+/**
+ * The one routing rule that is not `/<repository>/…`: Docker and OCI clients always address
+ * a registry at `/v2/`, so `/v2/<repository>/<image…>/…` goes to the repository named by the
+ * first segment, which must have format `oci` (DESIGN.md §3). Everything else about the
+ * distribution API lives in src/formats/oci/.
+ * https://github.com/opencontainers/distribution-spec/blob/main/spec.md#endpoints
+ */
+import type { ServerResponse } from 'node:http';
+import type { MirrorError } from '../errors.js';
+import type { RenderedError } from '../formats/types.js';
+
+export const DISTRIBUTION_FORMAT = 'oci';
+
+export type DistributionRoute =
+  /** `GET /v2/`: the API version check every client makes first. */
+  | { kind: 'base' }
+  /** `/v2/<repository>/<rest>`; `rest` keeps its percent-encoding for the path checks. */
+  | { kind: 'repository'; name: string; rest: string };
+
+export function matchDistribution(url: string): DistributionRoute | undefined {
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  if (path === '/v2' || path === '/v2/') return { kind: 'base' };
+  const m = /^\/v2\/([^/?]+)(\/.*)$/.exec(url);
+  if (!m) return path.startsWith('/v2/') ? { kind: 'repository', name: path.slice(4), rest: '/' } : undefined;
+  return { kind: 'repository', name: m[1]!, rest: m[2]! };
+}
+
+export function sendDistributionBase(res: ServerResponse, head: boolean): number {
+  const body = '{}';
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': body.length,
+    'docker-distribution-api-version': 'registry/2.0',
+  });
+  res.end(head ? undefined : body);
+  return 0;
+}
+
+/** A failure before any oci repository took the request, in the distribution-spec error shape. */
+export function distributionError(err: MirrorError): RenderedError {
+  const code = err.status === 404 ? 'NAME_UNKNOWN' : err.status === 400 ? 'NAME_INVALID' : err.status === 405 ? 'UNSUPPORTED' : 'UNKNOWN';
+  return {
+    status: err.status,
+    contentType: 'application/json',
+    body: JSON.stringify({ errors: [{ code, message: err.message, detail: { code: err.code, ...err.details } }] }),
+  };
+}
+
+export function sendRendered(res: ServerResponse, rendered: RenderedError, head: boolean): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(rendered.status, {
+    ...rendered.headers,
+    'content-type': rendered.contentType,
+    'content-length': Buffer.byteLength(rendered.body),
+    'cache-control': 'no-store',
+    'docker-distribution-api-version': 'registry/2.0',
+  });
+  res.end(head ? undefined : rendered.body);
+}

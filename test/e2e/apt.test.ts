@@ -1,0 +1,130 @@
+/**
+ * The real apt (apt-get update, download, install) through the mirror, in a private apt
+ * configuration, against an archive built with dpkg-deb/apt-ftparchive/gpg: apt accepts the
+ * re-signed InRelease with `signed-by=` the key from /-/keys/openpgp.asc, checks every index and
+ * package against it, and refuses the mirror when signed-by names another key.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { makeAptEnv, type AptEnv, type AptRun } from '../helpers/apt-client.js';
+import { DebianFixture, makeGpgKey, sha256, type GpgKey } from '../helpers/debian-fixture.js';
+import { startFixtureUpstream, type FixtureUpstream } from '../helpers/fixture-upstream.js';
+import { makeDataDir, removeDir, startMirror, type RunningMirror } from '../helpers/mirror-harness.js';
+
+const hasTools = ['apt-get', 'apt-ftparchive', 'dpkg-deb', 'gpg'].every((tool) => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+function assertOk(r: AptRun, what: string): void {
+  assert.equal(r.code, 0, `${what} failed (${r.code}):\n${r.stderr}\n${r.stdout}`);
+  assert.doesNotMatch(r.stderr, /^(W|E):/m, `${what} warned:\n${r.stderr}`);
+}
+
+describe('apt through the mirror', { skip: hasTools ? false : 'apt-get, apt-ftparchive, dpkg-deb or gpg is missing (scripts/install-test-tools.sh)' }, () => {
+  let upstream: FixtureUpstream;
+  let key: GpgKey;
+  let archive: DebianFixture;
+  let mirror: RunningMirror;
+  let dataDir: string;
+  const envs: AptEnv[] = [];
+  const debs: Record<string, string> = {};
+
+  const newEnv = async (signedBy?: string): Promise<AptEnv> => {
+    const env = await makeAptEnv();
+    envs.push(env);
+    const keyFile = signedBy ?? (await env.writeFile('countersign.asc', await (await mirror.get('/-/keys/openpgp.asc')).text()));
+    const base = `${mirror.url}/debian`;
+    await env.setSources([
+      `deb [signed-by=${keyFile}] ${base} stable main`,
+      `deb [signed-by=${keyFile}] ${base} stable-updates main`,
+      `deb [signed-by=${keyFile}] ${base} xzonly main`,
+    ]);
+    return env;
+  };
+
+  before(async () => {
+    [upstream, key] = await Promise.all([startFixtureUpstream(), makeGpgKey('Fixture Archive')]);
+    archive = await DebianFixture.create(key);
+    debs.hello = await archive.addDeb({ name: 'hello', version: '1.0', pool: 'pool/main/h/hello' });
+    debs.world = await archive.addDeb({ name: 'world', version: '1.0', pool: 'pool/main/w/world', depends: 'hello (>= 1.1)' });
+    debs.helloUpdate = await archive.addDeb({ name: 'hello', version: '1.1', pool: 'pool/updates/main/h/hello' });
+    debs.tiny = await archive.addDeb({ name: 'tiny', version: '2.0', pool: 'pool/xz/t/tiny' });
+    await archive.writeSuite({ suite: 'stable', pools: ['pool/main'], compressions: ['', 'gz', 'xz'], byHash: true });
+    await archive.writeSuite({ suite: 'stable-updates', pools: ['pool/updates'], compressions: ['', 'gz', 'xz'], withheld: [''], signing: 'inrelease' });
+    // As Debian publishes: the uncompressed Packages is listed (apt needs it) but only Packages.xz exists.
+    await archive.writeSuite({ suite: 'xzonly', pools: ['pool/xz'], compressions: ['', 'xz'], withheld: [''], signing: 'detached' });
+    await archive.publish(upstream);
+    dataDir = await makeDataDir();
+    await writeFile(join(dataDir, 'archive.gpg'), key.binaryKeyring);
+    mirror = await startMirror({
+      dataDir,
+      repositories: [{ name: 'debian', format: 'debian', upstream: `${upstream.url}/debian`, trust: { keyring: 'archive.gpg' }, metadataTtl: '5m', retries: 0 }],
+    });
+  });
+
+  after(async () => {
+    await mirror?.close();
+    await upstream?.stop();
+    await Promise.all(envs.map((e) => e.close()));
+    await Promise.all([archive?.close(), key?.close()]);
+    await removeDir(dataDir);
+  });
+
+  test('apt-get update accepts the re-signed InRelease of every suite (by-hash, xz-only, detached upstream)', async () => {
+    const env = await newEnv();
+    const r = await env.aptGet(['update']);
+    assertOk(r, 'apt-get update');
+    for (const suite of ['stable', 'stable-updates', 'xzonly']) assert.match(r.stdout, new RegExp(`Get:\\d+ ${mirror.url}/debian ${suite} InRelease`));
+    assert.match(r.stdout, /Packages/);
+    // apt followed Acquire-By-Hash: the xz-only suite's upstream has no by-hash, the mirror does.
+    assert.ok(mirror.app.store.index.getObject('debian', 'dists/xzonly/InRelease'));
+  });
+
+  test('apt-get download and install: every package checked by apt against the served indexes', async (t) => {
+    const env = envs[0]!;
+    const dl = await env.aptGet(['download', 'hello=1.0', 'world', 'tiny'], { cwd: env.downloads });
+    assertOk(dl, 'apt-get download');
+    for (const [name, file] of [['hello_1.0_all.deb', debs.hello], ['world_1.0_all.deb', debs.world], ['tiny_2.0_all.deb', debs.tiny]] as const) {
+      assert.equal(sha256(await readFile(join(env.downloads, name))), sha256(await archive.file(file!)), name);
+    }
+    const install = await env.aptGet(['install', '-y', '--no-install-recommends', 'world', 'tiny']);
+    assertOk(install, 'apt-get install');
+    assert.match(install.stdout, /Setting up world \(1\.0\)/);
+    assert.match(install.stdout, /Setting up hello \(1\.1\)/, 'the dependency came from stable-updates');
+    assert.ok(existsSync(join(env.installRoot, 'usr/share/doc/world/README')));
+    assert.ok(existsSync(join(env.installRoot, 'usr/share/doc/tiny/README')));
+    t.diagnostic(`cold mirror: apt-get download ${dl.ms} ms, apt-get install ${install.ms} ms`);
+  });
+
+  test('warm: a fresh client updates and installs with no upstream request', async (t) => {
+    const env = await newEnv();
+    upstream.resetCounts();
+    const update = await env.aptGet(['update']);
+    assertOk(update, 'apt-get update');
+    const install = await env.aptGet(['install', '-y', '--no-install-recommends', 'world', 'tiny']);
+    assertOk(install, 'apt-get install');
+    assert.equal(upstream.requests(), 0, upstream.log.map((l) => l.path).join('\n'));
+    t.diagnostic(`warm mirror: apt-get update ${update.ms} ms, apt-get install (3 packages) ${install.ms} ms`);
+  });
+
+  test('apt refuses the mirror when signed-by names a different key', async () => {
+    const other = await makeAptEnv();
+    envs.push(other);
+    const wrong = await other.writeFile('upstream.asc', key.armored);
+    const env = await newEnv(wrong);
+    const r = await env.aptGet(['update']);
+    assert.notEqual(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stderr, /NO_PUBKEY|is not signed|signatures couldn't be verified/);
+    const dl = await env.aptGet(['download', 'tiny'], { cwd: env.downloads });
+    assert.notEqual(dl.code, 0, 'nothing is installable from an unverified repository');
+  });
+});
