@@ -14,6 +14,16 @@ command -v gzip >/dev/null 2>&1 || need="$need gzip"
 # OCI fixtures: the CNCF distribution registry, and skopeo to push test images into it.
 [ -x /usr/bin/docker-registry ] || need="$need docker-registry"
 command -v skopeo >/dev/null 2>&1 || need="$need skopeo"
+# RPM: fixture repositories are built with rpmbuild, rpmsign and createrepo_c; rpmkeys and dnf are the clients.
+command -v rpmbuild >/dev/null 2>&1 || need="$need rpm"
+command -v createrepo_c >/dev/null 2>&1 || need="$need createrepo-c"
+command -v dnf >/dev/null 2>&1 || need="$need dnf"
+# Unit vectors for the xz/zstd/bzip2 metadata the RPM format decompresses.
+command -v zstd >/dev/null 2>&1 || need="$need zstd"
+command -v bzip2 >/dev/null 2>&1 || need="$need bzip2"
+# Alpine: fixture packages are built with tar and gzip; served files are split with python3's zlib and checked by openssl.
+command -v tar >/dev/null 2>&1 || need="$need tar"
+command -v python3 >/dev/null 2>&1 || need="$need python3"
 if [ -n "$need" ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

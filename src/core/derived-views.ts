@@ -60,6 +60,16 @@ export class DerivedViews {
       repositoryUrl,
       mode,
       derivedOf,
+      rsaSign: (object, data, hash) => {
+        const signer = this.#keys.rsaSigner();
+        const signature = signer.sign(data, hash);
+        index.logSignature({
+          repository, object, subjectSha256: createHash('sha256').update(data).digest('hex'), keyId: signer.id, kind: `rsa-${hash}`,
+          signatureSha256: createHash('sha256').update(signature).digest('hex'), at: Date.now(),
+        });
+        this.#metrics.signatures.inc({ repository, kind: `rsa-${hash}` });
+        return { keyId: signer.id, fileName: signer.fileName, signature };
+      },
       putContent: async (bytes) => {
         const stat = await this.#store.blobs.put(bytes);
         index.putDerived(contentKey(repository, stat.sha256), stat.sha256);

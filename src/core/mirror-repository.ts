@@ -130,10 +130,10 @@ export class MirrorRepository {
       this.#count('offline');
       throw new MirrorError('OFFLINE_MISS', `The mirror is offline and ${path} is not cached`, { repository: this.name, object: path });
     }
-    return this.#flights.run(path, async () => {
-      await this.#fetchPrerequisites(ref);
-      return this.#refresh(ref);
-    });
+    // Prerequisites are fetched outside this object's flight: verifying them may fetch this very
+    // object (an RPM primary takes its packages as companions), which would otherwise wait on itself.
+    await this.#fetchPrerequisites(ref);
+    return this.#flights.run(path, () => this.#refresh(ref));
   }
 
   /** Indexes that vouch for an object are verified before the object is fetched, so it has something to match. */
@@ -148,7 +148,8 @@ export class MirrorRepository {
     const { index } = this.#deps.store;
     // Another flight may have finished between our lookup and this one starting.
     const entry = index.getObject(this.name, path);
-    if (entry && entry.mutable && Date.now() - entry.checkedAt < this.config.metadataTtlMs && (await this.#blobPresent(entry))) {
+    const fresh = entry && (!entry.mutable || ref.pinned || Date.now() - entry.checkedAt < this.config.metadataTtlMs);
+    if (entry && fresh && (await this.#blobPresent(entry))) {
       return this.#served(entry, 'hit');
     }
     const usable = entry && (await this.#blobPresent(entry)) ? entry : undefined;

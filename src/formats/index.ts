@@ -1,4 +1,5 @@
 /** The registry of formats: adding a format is one folder and one line here. */
+import { alpineFormat } from './alpine/index.js';
 import { debianFormat } from './debian/index.js';
 import { npmFormat } from './npm/index.js';
 import { ociFormat } from './oci/index.js';
@@ -12,4 +13,5 @@ export const FORMATS: ReadonlyMap<string, FormatAdapter> = new Map<string, Forma
   [ociFormat.name, ociFormat as FormatAdapter],
   [rawFormat.name, rawFormat as FormatAdapter],
   [rpmFormat.name, rpmFormat as FormatAdapter],
+  [alpineFormat.name, alpineFormat as FormatAdapter],
 ]);

@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { z } from 'zod';
-import type { KeyStore } from '../keys/types.js';
+import type { KeyStore, RsaHash } from '../keys/types.js';
 import type { Expectation, VerificationRecord, VerifyMode } from '../store/types.js';
 import type { SmallResult } from '../upstream/types.js';
 
@@ -158,6 +158,8 @@ export interface DeriveContext {
    * any other view: for views built on other views (RPM metadata listing re-signed packages).
    */
   derivedOf(ref: ObjectRef, view: string): Promise<{ sha256: string; bytes: Buffer }>;
+  /** RSASSA-PKCS1-v1_5 by the active org RSA key (Alpine), with the key file name apk looks it up by. Logged. */
+  rsaSign(object: string, data: Buffer, hash: RsaHash): { keyId: string; fileName: string; signature: Buffer };
   /**
    * Publishes bytes the view refers to by digest (served through a `content` classification),
    * stored content-addressed for this repository; returns their SHA-256. Optional so test doubles

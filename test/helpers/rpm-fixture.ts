@@ -53,7 +53,11 @@ export interface BuiltRpmRepo {
 }
 
 /** Builds packages, signs them with `packageKey`, makes repodata and signs repomd.xml with `repoKey`. */
-export async function buildRpmRepo(opts: { packages: RpmSpec[]; packageKey: GpgKey; repoKey?: GpgKey; compress?: 'gz' | 'xz'; signPackages?: boolean }): Promise<BuiltRpmRepo> {
+export async function buildRpmRepo(opts: {
+  packages: RpmSpec[]; packageKey: GpgKey; repoKey?: GpgKey; compress?: 'gz' | 'xz'; signPackages?: boolean;
+  /** Adds an updateinfo.xml (with modifyrepo_c), metadata the mirror serves as it is. */
+  updateinfo?: boolean;
+}): Promise<BuiltRpmRepo> {
   const work = await mkdtemp(join(tmpdir(), 'countersign-rpm-repo-'));
   try {
     const top = join(work, 'top');
@@ -75,6 +79,13 @@ export async function buildRpmRepo(opts: { packages: RpmSpec[]; packageKey: GpgK
       });
     }
     await run('createrepo_c', ['--quiet', ...(opts.compress === 'xz' ? ['--general-compress-type', 'xz'] : []), repo]);
+    if (opts.updateinfo) {
+      await writeFile(join(work, 'updateinfo.xml'), [
+        '<?xml version="1.0" encoding="UTF-8"?>', '<updates>', '  <update from="security@upstream.example" status="final" type="security" version="1">',
+        '    <id>FIXTURE-2024-0001</id>', '    <title>Fixture advisory</title>', '  </update>', '</updates>', '',
+      ].join('\n'));
+      await run('modifyrepo_c', [join(work, 'updateinfo.xml'), join(repo, 'repodata')]);
+    }
     const repoKey = opts.repoKey ?? opts.packageKey;
     await run('gpg', ['--homedir', repoKey.home, '--batch', '--quiet', '--yes', '--armor', '--detach-sign', '-o', join(repo, 'repodata', 'repomd.xml.asc'), join(repo, 'repodata', 'repomd.xml')]);
     const files = new Map<string, Buffer>();
@@ -82,6 +93,18 @@ export async function buildRpmRepo(opts: { packages: RpmSpec[]; packageKey: GpgK
     return { files, packagePaths };
   } finally {
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** An armored detached signature by `key` (to re-sign a repomd.xml with the wrong key). */
+export async function gpgDetachSign(key: GpgKey, bytes: Buffer): Promise<Buffer> {
+  const dir = await mkdtemp(join(tmpdir(), 'countersign-rpm-sign-'));
+  try {
+    await writeFile(join(dir, 'data'), bytes);
+    await run('gpg', ['--homedir', key.home, '--batch', '--quiet', '--yes', '--armor', '--detach-sign', '-o', join(dir, 'data.asc'), join(dir, 'data')]);
+    return await readFile(join(dir, 'data.asc'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

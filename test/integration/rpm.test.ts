@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
@@ -15,7 +15,7 @@ import * as openpgp from 'openpgp';
 import { startFixtureUpstream, type FixtureUpstream } from '../helpers/fixture-upstream.js';
 import { gpgVerify } from '../helpers/gpg.js';
 import { makeDataDir, removeDir, startMirror, type RunningMirror } from '../helpers/mirror-harness.js';
-import { buildRpmRepo, makeGpgKey, publishRpmRepo, unpublishRepodata, type BuiltRpmRepo, type GpgKey } from '../helpers/rpm-fixture.js';
+import { buildRpmRepo, gpgDetachSign, makeGpgKey, publishRpmRepo, unpublishRepodata, type BuiltRpmRepo, type GpgKey } from '../helpers/rpm-fixture.js';
 import { readRpmSignature } from '../helpers/rpm-inspect.js';
 
 const TTL_MS = 400;
@@ -45,7 +45,7 @@ describe('rpm repository', () => {
 
   before(async () => {
     [upstream, key, wrongKey] = await Promise.all([startFixtureUpstream(), makeGpgKey(), makeGpgKey('Somebody Else')]);
-    repo1 = await buildRpmRepo({ packages: [{ name: 'hello-mirror' }, { name: 'second-pkg' }], packageKey: key });
+    repo1 = await buildRpmRepo({ packages: [{ name: 'hello-mirror' }, { name: 'second-pkg' }], packageKey: key, updateinfo: true });
     repo2 = await buildRpmRepo({ packages: [{ name: 'hello-mirror' }, { name: 'second-pkg' }, { name: 'third-pkg' }], packageKey: key });
     xzRepo = await buildRpmRepo({ packages: [{ name: 'xz-pkg' }], packageKey: key, compress: 'xz' });
     publishRpmRepo(upstream, '/el', repo1);
@@ -54,7 +54,10 @@ describe('rpm repository', () => {
     await writeFile(join(dataDir, 'upstream.asc'), key.armoredPublic);
     mirror = await startMirror({
       dataDir,
-      repositories: [repoConfig(), repoConfig({ name: 'xz', upstream: `${upstream.url}/xz` }), repoConfig({ name: 'cold', upstream: `${upstream.url}/cold` })],
+      repositories: [
+        repoConfig(), repoConfig({ name: 'xz', upstream: `${upstream.url}/xz` }), repoConfig({ name: 'cold', upstream: `${upstream.url}/cold` }),
+        repoConfig({ name: 'bad', upstream: `${upstream.url}/bad` }),
+      ],
     });
     orgKeys = await (await mirror.get('/-/keys/openpgp.asc')).text();
   });
@@ -137,6 +140,8 @@ describe('rpm repository', () => {
     await res.arrayBuffer();
     const { packages } = await assertConsistent('el');
     assert.equal(packages.size, 2);
+    const updateinfo = [...repo1.files.keys()].find((p) => p.includes('updateinfo'))!;
+    assert.deepEqual((await bytesOf(`/el/${updateinfo}`)).bytes, repo1.files.get(updateinfo), 'updateinfo is served as the upstream signed it');
     for (const [path, rpm] of packages) {
       const upstreamRpm = repo1.files.get(path)!;
       assert.notDeepEqual(rpm, upstreamRpm);
@@ -171,5 +176,109 @@ describe('rpm repository', () => {
     await res.arrayBuffer();
     assert.equal(upstream.requests('/el/repodata/repomd.xml'), 1);
     assert.equal(upstream.requests(), 1);
+  });
+
+  const primaryOf = (repo: BuiltRpmRepo) => [...repo.files.keys()].find((p) => p.endsWith('-primary.xml.gz'))!;
+  const staleRepomd = async (reason: string): Promise<Buffer> => {
+    const res = await mirror.get('/el/repodata/repomd.xml');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-countersign-stale'), reason);
+    return Buffer.from(await res.arrayBuffer());
+  };
+
+  test('a repomd.xml signed by another key is refused and the previous repository is still served', async () => {
+    const before = (await bytesOf('/el/repodata/repomd.xml')).bytes;
+    unpublishRepodata(upstream, '/el', repo1);
+    publishRpmRepo(upstream, '/el', repo2);
+    upstream.setFile('/el/repodata/repomd.xml.asc', await gpgDetachSign(wrongKey, repo2.files.get('repodata/repomd.xml')!));
+    await sleep(TTL_MS + 50);
+    assert.deepEqual(await staleRepomd('verification-failed'), before);
+    const { packages } = await assertConsistent('el');
+    assert.equal(packages.size, 2);
+    assert.equal(mirror.app.store.index.getObject('el', primaryOf(repo2)), undefined, 'nothing of the refused revision is stored');
+  });
+
+  test('tampered metadata in a new revision is refused and nothing of it is stored', async () => {
+    upstream.setFile('/el/repodata/repomd.xml.asc', repo2.files.get('repodata/repomd.xml.asc')!);
+    upstream.setMode(`/el/${primaryOf(repo2)}`, 'tamper');
+    await sleep(TTL_MS + 50);
+    await staleRepomd('companions-unavailable');
+    assert.equal(mirror.app.store.index.getObject('el', primaryOf(repo2)), undefined);
+    assert.equal((await assertConsistent('el')).packages.size, 2);
+    upstream.clearModes();
+  });
+
+  test('a tampered package in a new revision is refused, nothing is stored, the previous revision stays', async () => {
+    const third = repo2.packagePaths.find((p) => p.includes('third-pkg'))!;
+    upstream.setMode(`/el/${third}`, 'tamper');
+    await sleep(TTL_MS + 50);
+    await staleRepomd('companions-unavailable');
+    assert.equal(mirror.app.store.index.getObject('el', third), undefined);
+    assert.equal((await readdir(join(dataDir, 'blobs', 'tmp'))).length, 0);
+    const res = await mirror.get(`/el/${third}`);
+    assert.equal(res.status, 502, 'the package itself is refused too');
+    assert.equal(((await res.json()) as { code: string }).code, 'DIGEST_MISMATCH');
+    assert.equal((await assertConsistent('el')).packages.size, 2);
+    upstream.clearModes();
+  });
+
+  test('the new revision is served once it verifies, consistent from repomd.xml to every package', async () => {
+    await sleep(TTL_MS + 50);
+    const res = await mirror.get('/el/repodata/repomd.xml');
+    assert.equal(res.headers.get('x-countersign-stale'), null);
+    await res.arrayBuffer();
+    const { packages } = await assertConsistent('el');
+    assert.equal(packages.size, 3);
+    for (const rpm of packages.values()) await assertOrgSigned(rpm);
+  });
+
+  test('upstream down: the cached repository is served stale and whole', async () => {
+    await upstream.stop();
+    try {
+      await sleep(TTL_MS + 50);
+      await staleRepomd('upstream-unavailable');
+      assert.equal((await assertConsistent('el')).packages.size, 3);
+    } finally {
+      await upstream.restart();
+    }
+  });
+
+  test('cold: concurrent requests for a package and repomd.xml make one upstream request per file', async () => {
+    publishRpmRepo(upstream, '/cold', repo1);
+    upstream.setMode('/cold/repodata/repomd.xml', { slowMs: 150 });
+    upstream.resetCounts();
+    const pkg = repo1.packagePaths[0]!;
+    const results = await Promise.all([
+      ...Array.from({ length: 10 }, () => mirror.get(`/cold/${pkg}`)),
+      ...Array.from({ length: 10 }, () => mirror.get('/cold/repodata/repomd.xml')),
+    ].map(async (r) => { const res = await r; await res.arrayBuffer(); return res.status; }));
+    assert.ok(results.every((s) => s === 200), results.join(','));
+    assert.equal(upstream.requests('/cold/repodata/repomd.xml'), 1);
+    assert.equal(upstream.requests(`/cold/${pkg}`), 1);
+    upstream.clearModes();
+    await assertConsistent('cold');
+  });
+
+  test('cold: a tampered package fails the whole first revision with 502 and nothing is stored', async () => {
+    publishRpmRepo(upstream, '/bad', repo1);
+    upstream.setMode(`/bad/${repo1.packagePaths[1]!}`, 'tamper');
+    const res = await mirror.get('/bad/repodata/repomd.xml');
+    assert.equal(res.status, 502);
+    const body = (await res.json()) as { code: string; error: string };
+    assert.equal(body.code, 'DIGEST_MISMATCH');
+    assert.match(body.error, /second-pkg/);
+    assert.equal(mirror.app.store.index.getObject('bad', 'repodata/repomd.xml'), undefined);
+    assert.equal(mirror.app.store.index.getObject('bad', repo1.packagePaths[1]!), undefined);
+    assert.equal((await mirror.get('/bad/repodata/repomd.xml.asc')).status, 502, 'no signature over an unverified repository');
+    upstream.clearModes();
+  });
+
+  test('the setup snippet and the key file dnf is pointed at are served', async () => {
+    const setup = await (await mirror.get('/el/-/setup')).text();
+    assert.match(setup, new RegExp(`baseurl=${mirror.url}/el/`));
+    assert.match(setup, /gpgcheck=1\nrepo_gpgcheck=1/);
+    assert.equal(await (await mirror.get('/el/repodata/repomd.xml.key')).text(), orgKeys);
+    assert.equal((await mirror.get('/el/repodata/nothing.xml')).status, 404);
+    assert.equal((await mirror.get('/el/README')).status, 404);
   });
 });

@@ -1,6 +1,6 @@
 /**
- * Checks an upstream RPM's own header signature (tags 268 RSA / 267 DSA-EdDSA-ECDSA, rpm-4.18
- * lib/rpmvs.c) against the operator's package keyring, and its payload against the PAYLOADDIGEST
+ * Checks an upstream RPM's own header signature (tags 268 RSA / 267 DSA-EdDSA-ECDSA,
+ * https://rpm-software-management.github.io/rpm/manual/signatures_digests.html, rpm-4.18 lib/rpmvs.c) against the operator's package keyring, and its payload against the PAYLOADDIGEST
  * the signed header carries. The package bytes are attacker-controlled.
  */
 import { createHash } from 'node:crypto';
