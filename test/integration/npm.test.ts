@@ -10,7 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CORGI_TYPE, startFixtureNpmRegistry, type FixtureNpmRegistry } from '../helpers/fixture-npm-registry.js';
 import { removeDir, startMirror, type RunningMirror } from '../helpers/mirror-harness.js';
 
-const TTL_MS = 400;
+// Long enough that a loaded CI machine does not expire an entry between a cold and a warm request.
+const TTL_MS = 1500;
 
 interface Version { name: string; version: string; dist: { integrity: string; tarball: string; signatures: { keyid: string; sig: string }[]; attestations?: unknown } }
 interface Doc { name: string; versions: Record<string, Version>; time?: Record<string, string>; 'dist-tags': Record<string, string> }

@@ -16,7 +16,8 @@ import { AUTH_PASSWORD, AUTH_USER, startFixtureRegistry, type FixtureRegistry } 
 import { OciLayout } from '../helpers/oci-image.js';
 import { removeDir, startMirror, type RunningMirror } from '../helpers/mirror-harness.js';
 
-const TTL_MS = 400;
+// Long enough that a loaded CI machine does not expire an entry between a cold and a warm request.
+const TTL_MS = 1500;
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';

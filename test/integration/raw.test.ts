@@ -13,7 +13,8 @@ import { makeDataDir, removeDir, startMirror, type RunningMirror } from '../help
 import { publishRaw, sha256 } from '../helpers/raw-fixture.js';
 import { makeUpstreamPgpKey, type UpstreamPgpKey } from '../helpers/upstream-openpgp.js';
 
-const TTL_MS = 300;
+// Long enough that a loaded CI machine does not expire an entry between a cold and a warm request.
+const TTL_MS = 1500;
 
 describe('raw repository', () => {
   let upstream: FixtureUpstream;

@@ -18,7 +18,8 @@ import { makeDataDir, removeDir, startMirror, type RunningMirror } from '../help
 import { buildRpmRepo, gpgDetachSign, makeGpgKey, publishRpmRepo, unpublishRepodata, type BuiltRpmRepo, type GpgKey } from '../helpers/rpm-fixture.js';
 import { readRpmSignature } from '../helpers/rpm-inspect.js';
 
-const TTL_MS = 400;
+// Long enough that a loaded CI machine does not expire an entry between a cold and a warm request.
+const TTL_MS = 1500;
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 describe('rpm repository', () => {
