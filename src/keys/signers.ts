@@ -6,7 +6,7 @@
 import { sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { inspect } from 'node:util';
 import { MirrorError } from '../errors.js';
-import { signCleartext, signDetachedArmored, signDetachedBinary, signDetachedDeterministic } from '../signing/openpgp-sign.js';
+import { signCleartext, signDetachedArmored, signDetachedBinary } from '../signing/openpgp-sign.js';
 import { toSigningCryptoKey, type WebHash } from '../signing/pkijs-engine.js';
 import type { LoadedKey } from './key-material.js';
 import { curveFromNodeName } from './pem-keys.js';
@@ -43,7 +43,7 @@ export function makeOpenPgpSigner(key: LoadedKey): OpenPgpSigner {
     id,
     signDetached: (data: Uint8Array | AsyncIterable<Uint8Array>) => signDetachedArmored(privateKey, data),
     signDetachedBinary: (data: Uint8Array | AsyncIterable<Uint8Array>, options?: { deterministic?: boolean }) =>
-      options?.deterministic ? signDetachedDeterministic(privateKey, data) : signDetachedBinary(privateKey, data),
+      signDetachedBinary(privateKey, data, { deterministic: options?.deterministic ?? false }),
     signCleartext: (text: string) => signCleartext(privateKey, text),
   }, { id, algorithm: key.record.algorithm });
 }

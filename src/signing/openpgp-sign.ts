@@ -31,35 +31,23 @@ export async function signDetachedArmored(key: openpgp.PrivateKey, data: Signing
   return typeof signature === 'string' ? signature : readTextStream(signature);
 }
 
-/** Binary detached signature packet(s), e.g. for RPM header signature tags. */
-export async function signDetachedBinary(key: openpgp.PrivateKey, data: SigningInput, date?: Date): Promise<Uint8Array> {
-  const message = await binaryMessage(data);
-  const signature: Uint8Array | ReadableStream<Uint8Array> = await openpgp.sign({
-    message,
-    signingKeys: key,
-    detached: true,
-    format: 'binary',
-    config: SIGNING_CONFIG,
-    ...(date ? { date } : {}),
-  });
-  return signature instanceof Uint8Array ? signature : readByteStream(signature);
-}
-
 /**
- * A binary detached signature that is a function of the key and the bytes alone: dated at the
- * moment the signing key became valid (its creation or latest self-signature, whichever is later)
- * and without the random salt notation openpgp.js adds by default. RSA PKCS#1 v1.5 and EdDSA are
- * deterministic themselves, so re-deriving an RPM after a cache loss gives identical bytes.
+ * Binary detached signature packet(s), e.g. for RPM header signature tags. `deterministic`
+ * makes it a function of the key and the bytes alone: dated at the moment the signing key became
+ * valid (its creation or latest self-signature, whichever is later) and without the random salt
+ * notation openpgp.js adds by default. RSA PKCS#1 v1.5 and EdDSA are deterministic themselves, so
+ * re-deriving an RPM after a cache loss gives identical bytes.
  */
-export async function signDetachedDeterministic(key: openpgp.PrivateKey, data: SigningInput): Promise<Uint8Array> {
+export async function signDetachedBinary(key: openpgp.PrivateKey, data: SigningInput, opts: { date?: Date; deterministic?: boolean } = {}): Promise<Uint8Array> {
   const message = await binaryMessage(data);
+  const date = opts.deterministic ? await validSince(key) : opts.date;
   const signature: Uint8Array | ReadableStream<Uint8Array> = await openpgp.sign({
     message,
     signingKeys: key,
     detached: true,
     format: 'binary',
-    date: await validSince(key),
-    config: { ...SIGNING_CONFIG, nonDeterministicSignaturesViaNotation: false },
+    config: opts.deterministic ? { ...SIGNING_CONFIG, nonDeterministicSignaturesViaNotation: false } : SIGNING_CONFIG,
+    ...(date ? { date } : {}),
   });
   return signature instanceof Uint8Array ? signature : readByteStream(signature);
 }
