@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MirrorError } from '../errors.js';
+import { fsyncDir } from '../store/fsync-dir.js';
 
 export const DIR_MODE = 0o700;
 export const PRIVATE_MODE = 0o600;
@@ -19,15 +20,6 @@ export async function ensureKeyDir(dir: string): Promise<void> {
     await chmod(dir, DIR_MODE);
   } catch (err) {
     throw new MirrorError('KEY_ERROR', `Cannot prepare the key directory ${dir}: ${(err as Error).message}`, { dir }, { cause: err });
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

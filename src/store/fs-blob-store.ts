@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { MirrorError } from '../errors.js';
+import { fsyncDir } from './fsync-dir.js';
 import type { BlobStat, BlobStore, TempBlob } from './types.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -193,14 +194,5 @@ class FsTempBlob implements TempBlob {
     this.#stream?.destroy();
     this.#stream = undefined;
     await rm(this.#path, { force: true });
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
