@@ -8,38 +8,35 @@ import type { SignatureScheme } from '../formats/types.js';
 import type { KeyStore } from '../keys/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/open-store.js';
-import { SingleFlight } from '../upstream/single-flight.js';
-import { loadDerived, saveDerived, type DerivedBytes } from './derived-blob.js';
+import { DerivedCache, type DerivedBytes } from './derived-blob.js';
 
 export class DerivedSignatures {
   readonly #store: Store;
   readonly #keys: KeyStore;
   readonly #metrics: Metrics;
-  readonly #flights = new SingleFlight<string, DerivedBytes>();
+  readonly #cache: DerivedCache;
 
   constructor(store: Store, keys: KeyStore, metrics: Metrics) {
     this.#store = store;
     this.#keys = keys;
     this.#metrics = metrics;
+    this.#cache = new DerivedCache(store);
   }
 
   async get(repository: string, object: string, scheme: SignatureScheme, subject: string): Promise<DerivedBytes> {
     const signer = this.#signer(scheme);
     const key = { repository, kind: scheme, subject, keyId: signer.id };
-    const known = await loadDerived(this.#store, key);
-    if (known) return known;
-    return this.#flights.run(`${repository}\0${scheme}\0${subject}\0${signer.id}`, async () => {
-      let signature: string;
+    const sign = async (): Promise<Buffer> => {
       try {
-        signature = await signer.sign(this.#store.blobs.open(subject));
+        return Buffer.from(await signer.sign(this.#store.blobs.open(subject)), 'utf8');
       } catch (err) {
         if (isMirrorError(err)) throw err;
         throw new MirrorError('KEY_ERROR', `Signing ${object} failed: ${(err as Error).message}`, { repository, object }, { cause: err });
       }
-      const saved = await saveDerived(this.#store, key, Buffer.from(signature, 'utf8'));
+    };
+    return this.#cache.get(key, sign, (saved) => {
       this.#store.index.logSignature({ repository, object, subjectSha256: subject, keyId: signer.id, kind: scheme, signatureSha256: saved.sha256, at: Date.now() });
       this.#metrics.signatures.inc({ repository, kind: scheme });
-      return saved;
     });
   }
 

@@ -10,19 +10,19 @@ import type { KeyStore } from '../keys/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/open-store.js';
 import type { ObjectEntry, VerifyMode } from '../store/types.js';
-import { SingleFlight } from '../upstream/single-flight.js';
-import { contentKey, loadDerived, saveDerived, type DerivedBytes } from './derived-blob.js';
+import { contentKey, DerivedCache, type DerivedBytes } from './derived-blob.js';
 
 export class DerivedViews {
   readonly #store: Store;
   readonly #keys: KeyStore;
   readonly #metrics: Metrics;
-  readonly #flights = new SingleFlight<string, DerivedBytes>();
+  readonly #cache: DerivedCache;
 
   constructor(store: Store, keys: KeyStore, metrics: Metrics) {
     this.#store = store;
     this.#keys = keys;
     this.#metrics = metrics;
+    this.#cache = new DerivedCache(store);
   }
 
   async get(args: {
@@ -32,9 +32,7 @@ export class DerivedViews {
   }): Promise<DerivedBytes> {
     const { repository, view, entry } = args;
     const key = { repository, kind: `view:${view}`, subject: entry.sha256, keyId: this.#contextId(args.repositoryUrl) };
-    const known = await loadDerived(this.#store, key);
-    if (known) return known;
-    return this.#flights.run(`${key.kind}\0${key.subject}\0${key.keyId}\0${repository}`, async () => {
+    return this.#cache.get(key, async () => {
       const upstreamBytes = this.#store.hot.get(entry.sha256) ?? (await this.#store.blobs.readAll(entry.sha256));
       const bytes = await args.format.derive!(this.#context(repository, args.repositoryUrl, args.mode, args.derivedOf), view, {
         path: entry.path,
@@ -43,7 +41,7 @@ export class DerivedViews {
         verification: entry.verification,
         checkedAt: entry.checkedAt,
       });
-      return saveDerived(this.#store, key, bytes);
+      return bytes;
     });
   }
 
