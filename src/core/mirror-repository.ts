@@ -10,12 +10,13 @@ import type { Classified, FormatRepository, ObjectRef, PathPolicy, VerifyContext
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/open-store.js';
-import type { ObjectEntry } from '../store/types.js';
+import type { ObjectEntry, TempBlob } from '../store/types.js';
 import { SingleFlight } from '../upstream/single-flight.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 import type { DerivedSignatures } from './derived-signatures.js';
 import type { DerivedViews } from './derived-views.js';
 import { contentKey, loadDerived, type DerivedBytes } from './derived-blob.js';
+import { FollowedDownloads, type FollowedDownload } from './followed-downloads.js';
 import type { Served, StaleReason } from './served.js';
 import { verifyObject } from './verify-object.js';
 
@@ -40,6 +41,7 @@ export class MirrorRepository {
   readonly #upstream: UpstreamClient | undefined;
   readonly #deps: MirrorRepositoryDeps;
   readonly #flights = new SingleFlight<string, Served>();
+  readonly #downloads = new FollowedDownloads();
   readonly #log: Logger;
 
   constructor(config: RepositoryConfig, format: FormatRepository, upstream: UpstreamClient | undefined, deps: MirrorRepositoryDeps) {
@@ -58,16 +60,17 @@ export class MirrorRepository {
     return this.#deps.pathPolicy;
   }
 
-  async serve(path: string, request: { accept?: string } = {}): Promise<Served> {
+  /** `follow`: the client can take a cold object while it downloads (a GET without Range). */
+  async serve(path: string, request: ServeRequest = {}): Promise<Served> {
     const served = await this.#serveClassified(this.format.classify(path, request), path, request);
     const extra = this.format.responseHeaders?.(path, served);
     return extra ? { ...served, headers: { ...served.headers, ...extra } } : served;
   }
 
-  async #serveClassified(c: Classified, path: string, request: { accept?: string }): Promise<Served> {
+  async #serveClassified(c: Classified, path: string, request: ServeRequest): Promise<Served> {
     switch (c.kind) {
       case 'object':
-        return this.fetchObject(c);
+        return this.fetchObject(c, request);
       case 'view': {
         const { made, from } = await this.#view(c.of, c.view, path);
         return this.#bytes(made, c.contentType, from);
@@ -119,7 +122,7 @@ export class MirrorRepository {
   }
 
   /** Serves an object from the store when fresh, else from the upstream through verification. */
-  async fetchObject(ref: ObjectRef): Promise<Served> {
+  async fetchObject(ref: ObjectRef, request: { follow?: boolean } = {}): Promise<Served> {
     const { path } = ref;
     const entry = this.#deps.store.index.getObject(this.name, path);
     if (entry && (await this.#blobPresent(entry))) {
@@ -133,7 +136,18 @@ export class MirrorRepository {
     // Prerequisites are fetched outside this object's flight: verifying them may fetch this very
     // object (an RPM primary takes its packages as companions), which would otherwise wait on itself.
     await this.#fetchPrerequisites(ref);
-    return this.#flights.run(path, () => this.#refresh(ref));
+    const flight = this.#flights.run(path, () => this.#refresh(ref));
+    if (!request.follow || !ref.namedBySha256) return flight;
+    const download = await this.#downloads.whenStarted(path, flight);
+    return download ? this.#following(ref, ref.namedBySha256, download) : flight;
+  }
+
+  /** A cold object served as it downloads; its stream ends only once the flight has verified and stored it. */
+  #following(ref: ObjectRef, sha256: string, download: FollowedDownload): Served {
+    return {
+      sha256, size: download.contentLength, contentType: ref.contentType ?? download.contentType ?? DEFAULT_CONTENT_TYPE,
+      cache: 'miss', body: download.temp.readGrowing(),
+    };
   }
 
   /** Indexes that vouch for an object are verified before the object is fetched, so it has something to match. */
@@ -165,11 +179,30 @@ export class MirrorRepository {
   }
 
   async #fetchAndVerify(ref: ObjectRef, entry: ObjectEntry | undefined): Promise<Served> {
+    try {
+      return await this.#fetchVerifyCommit(ref, entry);
+    } finally {
+      this.#downloads.ended(ref.path);
+    }
+  }
+
+  /** Lets clients follow a download of announced length (see FollowedDownloads). */
+  #followable(path: string) {
+    return (d: { temp: TempBlob; contentLength: number | undefined; contentType: string | undefined }): void => {
+      if (d.contentLength !== undefined) this.#downloads.started(path, { temp: d.temp, contentLength: d.contentLength, contentType: d.contentType });
+    };
+  }
+
+  async #fetchVerifyCommit(ref: ObjectRef, entry: ObjectEntry | undefined): Promise<Served> {
     const { path, mutable, contentType } = ref;
     const upstream = this.#requireUpstream(path);
     const { index, blobs } = this.#deps.store;
     const validators = entry ? { etag: entry.etag, lastModified: entry.lastModified } : undefined;
-    const request = { path: ref.upstreamPath ?? encodePath(path), validators, maxBytes: this.config.maxObjectSize, ...(ref.accept ? { accept: ref.accept } : {}) };
+    const request = {
+      path: ref.upstreamPath ?? encodePath(path), validators, maxBytes: this.config.maxObjectSize,
+      ...(ref.accept ? { accept: ref.accept } : {}),
+      ...(ref.namedBySha256 ? { onBody: this.#followable(path) } : {}),
+    };
     let result = await upstream.fetch(request, () => blobs.createTemp());
     for (const fallback of ref.upstreamFallbacks ?? []) {
       if (result.kind !== 'absent') break;
@@ -235,6 +268,10 @@ export class MirrorRepository {
       };
       index.putObject(stored);
       return this.#served(stored, 'miss');
+    } catch (err) {
+      // Followers of this download see why it was refused (their streams end short of the last byte).
+      await temp.abort(err);
+      throw err;
     } finally {
       await temp.abort();
     }
@@ -244,7 +281,7 @@ export class MirrorRepository {
     return {
       repository: this.name,
       mode: this.config.verify,
-      fetchAuxiliary: (auxPath, maxBytes) => this.#requireUpstream(auxPath).fetchSmall(auxPath, maxBytes),
+      fetchAuxiliary: (auxPath, maxBytes, options) => this.#requireUpstream(auxPath).fetchSmall(auxPath, maxBytes, options),
       expectations: (p) => this.#deps.store.index.getExpectations(this.name, p),
       stored: (p) => {
         const e = this.#deps.store.index.getObject(this.name, p);
@@ -312,3 +349,9 @@ function assertNever(value: never): never {
 }
 
 export type { Classified };
+
+export interface ServeRequest {
+  accept?: string;
+  /** The client takes the body as it downloads (GET without Range): see FollowedDownloads. */
+  follow?: boolean;
+}

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { VerificationRecord } from '../store/types.js';
 
 export type CacheResult = 'hit' | 'miss' | 'revalidated' | 'stale' | 'offline';
@@ -13,6 +14,8 @@ export interface Served {
   verification?: VerificationRecord;
   /** Present when the bytes are hot in memory (derived views); otherwise read the blob. */
   bytes?: Buffer;
+  /** A cold object's bytes as they download (errors before its end if they turn out wrong). */
+  body?: Readable;
   /** The upstream's Last-Modified, passed on to clients. */
   lastModified?: string;
   /** Extra response headers the format adds (FormatRepository.responseHeaders). */

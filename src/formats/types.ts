@@ -22,6 +22,11 @@ export interface ObjectRef {
   accept?: string;
   /** Objects whose verification vouches for this one; the core fetches them first when nothing vouched yet. */
   requires?: ObjectRef[];
+  /**
+   * The object's SHA-256 is its name (OCI blobs and manifests by digest): on a cold miss clients
+   * may take the bytes as they download, since the mirror withholds the end until they match.
+   */
+  namedBySha256?: string;
   /** URL paths tried in order when the upstream has no `upstreamPath` (404/410), e.g. a by-hash file's plain name. */
   upstreamFallbacks?: string[];
   /**
@@ -109,8 +114,11 @@ export interface UpstreamObject {
 export interface VerifyContext {
   repository: string;
   mode: VerifyMode;
-  /** Fetches a small auxiliary upstream file (signature, checksum, keys) into memory, uncached. `path` is URL-encoded. */
-  fetchAuxiliary(path: string, maxBytes: number): Promise<SmallResult>;
+  /**
+   * Fetches a small auxiliary upstream file (signature, checksum, keys) into memory, uncached. `path`
+   * is URL-encoded. `accept` is sent as the Accept header (registries answer OCI manifests only to it).
+   */
+  fetchAuxiliary(path: string, maxBytes: number, options?: { accept?: string }): Promise<SmallResult>;
   /** Digests that verified indexes vouched for this path. */
   expectations(path: string): Expectation[];
   /** The verified revision the store holds for a path now (before this fetch is committed), if any. */

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/load-config.js';
 import { DerivedSignatures } from '../core/derived-signatures.js';
 import { DerivedViews } from '../core/derived-views.js';
-import { MirrorRepository } from '../core/mirror-repository.js';
+import { MirrorRepository, type ServeRequest } from '../core/mirror-repository.js';
 import { MirrorError } from '../errors.js';
 import type { FormatAdapter } from '../formats/types.js';
 import { openKeyStore } from '../keys/key-store.js';
@@ -136,8 +136,7 @@ async function route(app: App, byName: Map<string, MirrorRepository>, req: Incom
       format = repo.config.format;
       const path = parseSafePath(v2.rest, repo.pathPolicy).segments.join('/');
       distribution = { repo, path };
-      const accept = req.headers.accept;
-      const served = await repo.serve(path, accept ? { accept } : {});
+      const served = await repo.serve(path, serveRequest(req));
       bytes = await sendServed(req, res, served, app.store.blobs, app.store.hot);
       return;
     }
@@ -154,8 +153,7 @@ async function route(app: App, byName: Map<string, MirrorRepository>, req: Incom
     if (!repo) throw new MirrorError('REPOSITORY_NOT_FOUND', `No repository is configured under "${head0}"`, { repository: head0 });
     repoName = repo.name;
     format = repo.config.format;
-    const accept = req.headers.accept;
-    const served = await repo.serve(rest.join('/'), accept ? { accept } : {});
+    const served = await repo.serve(rest.join('/'), serveRequest(req));
     bytes = await sendServed(req, res, served, app.store.blobs, app.store.hot);
   } catch (err) {
     const e = toMirrorError(err);
@@ -171,6 +169,12 @@ async function route(app: App, byName: Map<string, MirrorRepository>, req: Incom
     if (bytes > 0) app.metrics.bytesServed.inc({ repository: repoName }, bytes);
     app.log.info({ reqId, repo: repoName, method: req.method, url: req.url, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request');
   }
+}
+
+/** What of the client's request the core needs: content negotiation, and whether it can follow a download. */
+function serveRequest(req: IncomingMessage): ServeRequest {
+  const accept = req.headers.accept;
+  return { ...(accept ? { accept } : {}), follow: req.method === 'GET' && req.headers.range === undefined };
 }
 
 function describeCause(cause: unknown): string | undefined {

@@ -32,6 +32,7 @@ export async function sendServed(req: IncomingMessage, res: ServerResponse, serv
   }
 
   if (matchesEtag(req.headers['if-none-match'], etag)) {
+    served.body?.destroy();
     res.writeHead(304, { etag, 'x-cache': headers['x-cache']! });
     res.end();
     return 0;
@@ -44,7 +45,7 @@ export async function sendServed(req: IncomingMessage, res: ServerResponse, serv
     return 0;
   }
   const head = req.method === 'HEAD';
-  if (!served.bytes && !head && served.size <= HOT_BLOB_MAX) {
+  if (!served.bytes && !served.body && !head && served.size <= HOT_BLOB_MAX) {
     let bytes = hot.get(served.sha256);
     if (!bytes) {
       bytes = await blobs.readAll(served.sha256);
@@ -62,6 +63,7 @@ export async function sendServed(req: IncomingMessage, res: ServerResponse, serv
   }
   res.writeHead(200, { ...headers, 'content-length': served.size });
   if (head) return res.end(), 0;
+  if (served.body) return await pipeline(served.body, res), served.size;
   if (served.bytes) return res.end(served.bytes), served.size;
   await pipeline(blobs.open(served.sha256), res);
   return served.size;

@@ -4,6 +4,7 @@
  * sees a partial blob and a crash leaves at most an orphaned temp file.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { MirrorError } from '../errors.js';
 import { fsyncDir } from './fsync-dir.js';
+import { readGrowingFile, type GrowthSource } from './growing-file-reader.js';
 import type { BlobStat, BlobStore, TempBlob } from './types.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -114,14 +116,18 @@ async function readdirSafe(dir: string): Promise<string[]> {
   }
 }
 
-class FsTempBlob implements TempBlob {
+class FsTempBlob implements TempBlob, GrowthSource {
   readonly #path: string;
   readonly #target: (sha: string) => string;
   readonly #hash = createHash('sha256');
+  readonly #changes = new EventEmitter();
   #stream: WriteStream | undefined;
   #result: BlobStat | undefined;
   #state: 'open' | 'finished' | 'committed' | 'aborted' = 'open';
   bytesWritten = 0;
+  flushed = 0;
+  released: number | undefined;
+  failure: Error | undefined;
 
   private constructor(path: string, target: (sha: string) => string, stream: WriteStream) {
     this.#path = path;
@@ -142,7 +148,13 @@ class FsTempBlob implements TempBlob {
     if (this.#state !== 'open' || !this.#stream) throw new MirrorError('STORE_ERROR', 'Write to a closed temp blob');
     this.#hash.update(chunk);
     this.bytesWritten += chunk.byteLength;
-    if (!this.#stream.write(chunk)) {
+    const accepted = this.#stream.write(chunk, (err) => {
+      // Write callbacks come in order, so `flushed` only grows over bytes that are in the file.
+      if (err) return;
+      this.flushed += chunk.byteLength;
+      this.#changes.emit('change');
+    });
+    if (!accepted) {
       await new Promise<void>((resolve, reject) => {
         const s = this.#stream!;
         const onDrain = (): void => { s.off('error', onError); resolve(); };
@@ -185,12 +197,29 @@ class FsTempBlob implements TempBlob {
     await rename(this.#path, target);
     await fsyncDir(join(target, '..'));
     this.#state = 'committed';
+    this.released = result.size;
+    this.#changes.emit('change');
     return result;
   }
 
-  async abort(): Promise<void> {
+  readGrowing(): Readable {
+    return readGrowingFile(this);
+  }
+
+  location(): string {
+    return this.#state === 'committed' && this.#result ? this.#target(this.#result.sha256) : this.#path;
+  }
+
+  onChange(listener: () => void): () => void {
+    this.#changes.on('change', listener);
+    return () => this.#changes.off('change', listener);
+  }
+
+  async abort(reason?: unknown): Promise<void> {
     if (this.#state === 'committed' || this.#state === 'aborted') return;
     this.#state = 'aborted';
+    this.failure = reason instanceof Error ? reason : new MirrorError('STORE_ERROR', 'The download was discarded before it was accepted');
+    this.#changes.emit('change');
     this.#stream?.destroy();
     this.#stream = undefined;
     await rm(this.#path, { force: true });

@@ -19,8 +19,13 @@ export interface TempBlob {
   read(): Readable;
   /** Moves the finished bytes into the content-addressed store (atomic rename). */
   commit(): Promise<BlobStat>;
-  /** Discards the temp file. Safe to call more than once and after commit. */
-  abort(): Promise<void>;
+  /**
+   * Follows the bytes as they are written, for clients served while the download runs. The
+   * stream ends after commit and errors (before its last byte) if the blob is aborted instead.
+   */
+  readGrowing(): Readable;
+  /** Discards the temp file; `reason` is what readers of readGrowing see. Safe to call more than once and after commit. */
+  abort(reason?: unknown): Promise<void>;
   readonly bytesWritten: number;
 }
 

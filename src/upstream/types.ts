@@ -12,6 +12,11 @@ export interface UpstreamRequest {
   accept?: string;
   /** Refuse (and discard) a body larger than this. */
   maxBytes: number;
+  /**
+   * Called when a 200 body starts arriving into `temp` (once per attempt), for callers that let
+   * clients follow the download (TempBlob.readGrowing). A failed attempt aborts its temp.
+   */
+  onBody?(download: { temp: TempBlob; contentLength: number | undefined; contentType: string | undefined }): void;
 }
 
 export type UpstreamResult =

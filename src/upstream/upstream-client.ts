@@ -141,10 +141,11 @@ export class UpstreamClient {
       throw err;
     }
     try {
+      req.onBody?.({ temp, contentLength, contentType: header(res.headers, 'content-type') });
       await this.#receive(opened, req.path, { maxBytes: req.maxBytes, contentLength }, temp);
       await temp.finish();
     } catch (err) {
-      await temp.abort().catch(() => undefined);
+      await temp.abort(err instanceof Retryable ? err.error : err).catch(() => undefined);
       throw err;
     }
     this.#log.report('GET', url, opened.started, 'fetched', 200);

@@ -30,6 +30,8 @@ export interface FixtureRegistry {
   readonly backendHost: string;
   push(layoutDir: string, tag: string, name: string, opts?: { all?: boolean; format?: 'v2s2' }): Promise<void>;
   setMode(mode: RegistryMode): void;
+  /** Blob GETs send all but their last KiB until the returned function is called. */
+  holdBlobTails(): () => void;
   /** Requests the anonymous front received whose path matches. */
   requests(match?: (path: string, method: string) => boolean): number;
   readonly tokenRequests: number;
@@ -80,6 +82,7 @@ export async function startFixtureRegistry(): Promise<FixtureRegistry> {
   }
 
   let mode: RegistryMode = 'normal';
+  let heldBlobs: Promise<void> | undefined;
   const log: { method: string; path: string }[] = [];
   let tokenRequests = 0;
   let challenges = 0;
@@ -90,6 +93,20 @@ export async function startFixtureRegistry(): Promise<FixtureRegistry> {
     delete headers.authorization;
     const up = httpRequest({ host: '127.0.0.1', port, method: req.method, path: req.url, headers }, (upRes) => {
       const isBlob = /\/blobs\/sha256:/.test(req.url ?? '') && req.method === 'GET' && upRes.statusCode === 200;
+      if (isBlob && heldBlobs) {
+        // Everything but the last KiB now, the rest when the test releases it: shows who streams.
+        const gate = heldBlobs;
+        const chunks: Buffer[] = [];
+        upRes.on('data', (c: Buffer) => chunks.push(c));
+        upRes.on('end', () => {
+          const body = Buffer.concat(chunks);
+          const cut = Math.max(0, body.length - 1024);
+          res.writeHead(200, upRes.headers);
+          res.write(body.subarray(0, cut));
+          void gate.then(() => res.end(body.subarray(cut)));
+        });
+        return;
+      }
       if (!(tamper && isBlob)) {
         res.writeHead(upRes.statusCode ?? 502, upRes.headers);
         upRes.pipe(res);
@@ -165,6 +182,14 @@ export async function startFixtureRegistry(): Promise<FixtureRegistry> {
     },
     setMode(m) {
       mode = m;
+    },
+    holdBlobTails() {
+      let release!: () => void;
+      heldBlobs = new Promise((ok) => (release = ok));
+      return () => {
+        heldBlobs = undefined;
+        release();
+      };
     },
     requests(match) {
       return match ? log.filter((r) => match(r.path, r.method)).length : log.length;

@@ -6,7 +6,7 @@
  * and skopeo check them in test/e2e/oci.test.ts).
  */
 import assert from 'node:assert/strict';
-import { createHash, createPublicKey, verify } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,21 @@ interface Manifest { mediaType?: string; config: Descriptor; layers: Descriptor[
 
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
+/** Reads a body to its end, or to where the server cut the connection. */
+async function readUntilCut(res: Response): Promise<{ bytes: number; cut: boolean }> {
+  const reader = res.body!.getReader();
+  let bytes = 0;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return { bytes, cut: false };
+      bytes += value.byteLength;
+    }
+  } catch {
+    return { bytes, cut: true };
+  }
+}
+
 describe('oci repository', () => {
   let registry: FixtureRegistry;
   let mirror: RunningMirror;
@@ -47,12 +62,13 @@ describe('oci repository', () => {
         { os: 'linux', architecture: 'arm64', files: { 'arch.txt': 'arm64\n' } },
       ],
     });
-    await layout.add({ tag: 'blobby', platforms: [{ os: 'linux', architecture: 'amd64', files: { 'big.bin': Buffer.alloc(300_000, 7) } }] });
+    await layout.add({ tag: 'blobby', platforms: [{ os: 'linux', architecture: 'amd64', files: { 'big.bin': randomBytes(600_000) } }] });
     await registry.push(layoutDir, 'v1', 'demo/app');
     await registry.push(layoutDir, 'v2', 'demo/app');
     await registry.push(layoutDir, 'multi', 'demo/multi', { all: true });
     await registry.push(layoutDir, 'v1', 'demo/docker', { format: 'v2s2' });
     await registry.push(layoutDir, 'blobby', 'demo/blobby');
+    await registry.push(layoutDir, 'blobby', 'demo/streamed');
     await registry.push(layoutDir, 'v1', 'library/alpine');
     mirror = await startMirror({
       repositories: [
@@ -164,22 +180,80 @@ describe('oci repository', () => {
     }
   });
 
-  test('tampered blob: refused with DIGEST_INVALID and not stored; the genuine bytes are served afterwards', async () => {
+  test('tampered blob: a following client is cut off before the last byte, a waiting one gets DIGEST_INVALID; nothing stored', async () => {
     const m = (await (await manifest('hub', 'demo/docker', 'v1')).json()) as Manifest;
     const layer = m.layers[0]!;
+    const blobPath = `/v2/hub/demo/docker/blobs/${layer.digest}`;
     registry.setMode('tamper-blobs');
     try {
-      const res = await mirror.get(`/v2/hub/demo/docker/blobs/${layer.digest}`);
-      assert.equal(res.status, 502);
-      const [err] = await errorsOf(res);
+      // A plain GET follows the download: headers first, then the body stops short when the digest fails.
+      const followed = await mirror.get(blobPath);
+      assert.equal(followed.status, 200);
+      assert.equal(followed.headers.get('docker-content-digest'), layer.digest);
+      const received = await readUntilCut(followed);
+      assert.ok(received.cut, 'the response must not complete');
+      assert.ok(received.bytes < layer.size, `${received.bytes} of ${layer.size} bytes reached the client`);
+      // A Range request cannot follow: it waits for the verdict.
+      const waited = await mirror.get(blobPath, { headers: { range: 'bytes=0-9' } });
+      assert.equal(waited.status, 502);
+      const [err] = await errorsOf(waited);
       assert.equal(err?.code, 'DIGEST_INVALID');
       assert.equal(mirror.app.store.index.getObject('hub', `demo/docker/blobs/${layer.digest}`), undefined);
     } finally {
       registry.setMode('normal');
     }
-    const ok = await mirror.get(`/v2/hub/demo/docker/blobs/${layer.digest}`);
+    const ok = await mirror.get(blobPath);
     assert.equal(ok.status, 200);
     assert.equal(`sha256:${sha256(Buffer.from(await ok.arrayBuffer()))}`, layer.digest);
+  });
+
+  test('cold blob: clients take the bytes while they download; the store holds it only after the digest matched', async () => {
+    const m = (await (await manifest('hub', 'demo/streamed', 'blobby')).json()) as Manifest;
+    const layer = [...m.layers].sort((a, b) => b.size - a.size)[0]!;
+    const key = `demo/streamed/blobs/${layer.digest}`;
+    assert.ok(layer.size > 4096, 'the fixture layer is large enough to hold back a tail');
+    registry.resetCounts();
+    const release = registry.holdBlobTails();
+    let released = false;
+    try {
+      const [first, second] = await Promise.all([mirror.get(`/v2/hub/${key}`), mirror.get(`/v2/hub/${key}`)]);
+      const readers = [first, second].map((res) => {
+        assert.equal(res.status, 200);
+        assert.equal(res.headers.get('x-cache'), 'MISS');
+        assert.equal(res.headers.get('content-length'), String(layer.size));
+        return res.body!.getReader();
+      });
+      // Both clients receive most of the blob while the upstream still holds its last KiB.
+      const got = await Promise.all(readers.map(async (r) => {
+        const chunks: Uint8Array[] = [];
+        let n = 0;
+        while (n < layer.size - 1024 - 1) {
+          const { value, done } = await r.read();
+          assert.ok(!done, 'the body ended before the upstream finished');
+          chunks.push(value);
+          n += value.byteLength;
+        }
+        return { chunks, n };
+      }));
+      for (const g of got) assert.ok(g.n < layer.size, 'not the whole blob before the upstream finished');
+      assert.equal(mirror.app.store.index.getObject('hub', key), undefined, 'stored before the digest was checked');
+      release();
+      released = true;
+      const bodies = await Promise.all(readers.map(async (r, i) => {
+        const chunks = got[i]!.chunks;
+        for (;;) {
+          const { value, done } = await r.read();
+          if (done) break;
+          chunks.push(value);
+        }
+        return Buffer.concat(chunks);
+      }));
+      for (const body of bodies) assert.equal(`sha256:${sha256(body)}`, layer.digest);
+      assert.equal(registry.requests((p) => p.includes(`/blobs/${layer.digest}`)), 1);
+      assert.equal(mirror.app.store.index.getObject('hub', key)?.sha256, layer.digest.slice('sha256:'.length));
+    } finally {
+      if (!released) release();
+    }
   });
 
   test('concurrent pulls of one blob make one upstream fetch', async () => {

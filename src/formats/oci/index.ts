@@ -163,7 +163,7 @@ class OciRepository implements FormatRepository {
 
   #blobRef(name: string, digest: string): ObjectRef {
     return {
-      path: `${name}/blobs/sha256:${digest}`, mutable: false, contentType: 'application/octet-stream',
+      path: `${name}/blobs/sha256:${digest}`, mutable: false, contentType: 'application/octet-stream', namedBySha256: digest,
       upstreamPath: `v2/${this.#naming.upstreamName(name)}/blobs/sha256:${digest}`,
     };
   }
