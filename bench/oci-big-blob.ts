@@ -1,0 +1,86 @@
+/**
+ *   oci-big-blob: one 1 GiB blob pulled through a cold mirror from Debian's docker-registry,
+ *   against a direct pull from that registry (the baseline) in the same run, then warm.
+ *   Reports wall time ratios and the mirror process's peak RSS above its idle RSS: the
+ *   download is streamed to the client from its temp file, so memory should stay flat.
+ *   The client is curl in a child process, so its buffers are not counted.
+ */
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import { startFixtureRegistry } from '../test/helpers/oci-fixture-registry.js';
+import { removeDir, startMirror } from '../test/helpers/mirror-harness.js';
+
+const MIB = 1024 * 1024;
+const SIZE_MIB = Number(process.env.BENCH_BLOB_MIB ?? 1024);
+
+export async function ociBigBlob(): Promise<void> {
+  const registry = await startFixtureRegistry();
+  const direct = `http://${registry.backendHost}`;
+  const chunk = randomBytes(MIB);
+  const hash = createHash('sha256');
+  for (let i = 0; i < SIZE_MIB; i++) hash.update(chunk);
+  const digest = `sha256:${hash.digest('hex')}`;
+  await upload(direct, 'bench/big', digest, chunk, SIZE_MIB);
+  // The mirror's upstream is the registry itself, not the test front, so both pulls read the same server.
+  const mirror = await startMirror({ repositories: [{ name: 'hub', format: 'oci', upstream: direct, maxObjectSize: '4GiB' }] });
+  try {
+    const path = `/v2/bench/big/blobs/${digest}`;
+    const baseline = await pull(`${direct}${path}`);
+    const idleRss = process.memoryUsage().rss;
+    let peakRss = idleRss;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+    const cold = await pull(`${mirror.url}/v2/hub/bench/big/blobs/${digest}`);
+    clearInterval(sampler);
+    const warm = await pull(`${mirror.url}/v2/hub/bench/big/blobs/${digest}`);
+    const stored = mirror.app.store.index.getObject('hub', `bench/big/blobs/${digest}`);
+    for (const [name, r] of Object.entries({ baseline, cold, warm })) {
+      if (r.status !== 200 || r.bytes !== SIZE_MIB * MIB) throw new Error(`${name} pull: HTTP ${r.status}, ${r.bytes} bytes`);
+    }
+    if (stored?.sha256 !== digest.slice(7)) throw new Error('the cold pull did not store the blob');
+    const rate = (r: { seconds: number }): string => `${(SIZE_MIB / r.seconds).toFixed(0)} MiB/s`;
+    console.log(`blob: ${SIZE_MIB} MiB`);
+    console.log(`  direct from docker-registry (baseline): ${baseline.seconds.toFixed(2)} s (${rate(baseline)})`);
+    console.log(`  cold through the mirror: ${cold.seconds.toFixed(2)} s (${rate(cold)}), ${(cold.seconds / baseline.seconds).toFixed(2)}x baseline; first byte after ${(cold.firstByte * 1000).toFixed(0)} ms`);
+    console.log(`  warm from the mirror's store: ${warm.seconds.toFixed(2)} s (${rate(warm)}), ${(warm.seconds / baseline.seconds).toFixed(2)}x baseline`);
+    console.log(`  mirror RSS: idle ${(idleRss / MIB).toFixed(0)} MiB, peak during the cold pull ${(peakRss / MIB).toFixed(0)} MiB (+${((peakRss - idleRss) / MIB).toFixed(0)} MiB for a ${SIZE_MIB} MiB blob)`);
+  } finally {
+    await mirror.close();
+    await removeDir(mirror.dataDir);
+    await registry.stop();
+  }
+}
+
+/** A monolithic upload (distribution-spec "POST then PUT"), streamed from one repeated chunk. */
+async function upload(base: string, name: string, digest: string, chunk: Buffer, count: number): Promise<void> {
+  const started = await fetch(`${base}/v2/${name}/blobs/uploads/`, { method: 'POST' });
+  if (started.status !== 202) throw new Error(`upload start: HTTP ${started.status}`);
+  const location = new URL(started.headers.get('location')!, base);
+  location.searchParams.set('digest', digest);
+  await new Promise<void>((resolve, reject) => {
+    const req = request(location, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'content-length': chunk.length * count } }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new Error(`upload: HTTP ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    let sent = 0;
+    const write = (): void => {
+      while (sent < count) {
+        sent++;
+        if (!req.write(chunk)) return void req.once('drain', write);
+      }
+      req.end();
+    };
+    write();
+  });
+}
+
+function pull(url: string): Promise<{ status: number; bytes: number; seconds: number; firstByte: number }> {
+  return new Promise((resolve, reject) => {
+    execFile('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{time_total} %{time_starttransfer}', url], (err, stdout) => {
+      if (err) return reject(err);
+      const [status, bytes, seconds, firstByte] = stdout.trim().split(' ').map(Number) as [number, number, number, number];
+      resolve({ status, bytes, seconds, firstByte });
+    });
+  });
+}
