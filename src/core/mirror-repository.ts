@@ -198,6 +198,13 @@ export class MirrorRepository {
     const upstream = this.#requireUpstream(path);
     const { index, blobs } = this.#deps.store;
     const validators = entry ? { etag: entry.etag, lastModified: entry.lastModified } : undefined;
+    if (entry && ref.revalidateByHead) {
+      const head = await upstream.head(ref.upstreamPath ?? encodePath(path), ref.revalidateByHead, ref.accept ? { accept: ref.accept } : {});
+      if (head.kind === 'present' && head.value === `sha256:${entry.sha256}`) {
+        index.touchObject(this.name, path, Date.now());
+        return this.#served(entry, 'revalidated');
+      }
+    }
     const request = {
       path: ref.upstreamPath ?? encodePath(path), validators, maxBytes: this.config.maxObjectSize,
       ...(ref.accept ? { accept: ref.accept } : {}),

@@ -27,6 +27,12 @@ export interface ObjectRef {
    * may take the bytes as they download, since the mirror withholds the end until they match.
    */
   namedBySha256?: string;
+  /**
+   * A stale copy is first checked with a HEAD whose response header of this name holds the
+   * current revision as `sha256:<hex>` (registries' Docker-Content-Digest): when it names the
+   * stored bytes nothing is downloaded. Any other answer falls through to the GET.
+   */
+  revalidateByHead?: string;
   /** URL paths tried in order when the upstream has no `upstreamPath` (404/410), e.g. a by-hash file's plain name. */
   upstreamFallbacks?: string[];
   /**

@@ -33,3 +33,5 @@ export type UpstreamResult =
   | { kind: 'absent'; status: number };
 
 export type SmallResult = { kind: 'fetched'; bytes: Buffer; contentType?: string } | { kind: 'absent'; status: number };
+
+export type HeadResult = { kind: 'present'; value: string | undefined } | { kind: 'absent'; status: number };

@@ -16,7 +16,7 @@ import { ExchangeLog } from './exchange-log.js';
 import { header, validatorsOf } from './response-headers.js';
 import { DEFAULT_BACKOFF, Retryable, withRetries, type BackoffOptions, type RetryPolicy } from './retry.js';
 import { isTimeout, transportReason } from './transport-errors.js';
-import type { SmallResult, UpstreamRequest, UpstreamResult } from './types.js';
+import type { HeadResult, SmallResult, UpstreamRequest, UpstreamResult } from './types.js';
 import { joinUpstreamPath, parseBaseUrl, resolveRedirect } from './upstream-url.js';
 
 export type { UpstreamClientOptions, UpstreamLogger, UpstreamOutcome, UpstreamRequestInfo, UpstreamTimeouts } from './client-options.js';
@@ -119,6 +119,26 @@ export class UpstreamClient {
       this.#log.report('GET', url, opened.started, 'fetched', 200);
       const contentType = header(res.headers, 'content-type');
       return contentType === undefined ? { kind: 'fetched', bytes: sink.bytes() } : { kind: 'fetched', bytes: sink.bytes(), contentType };
+    });
+  }
+
+  /**
+   * HEADs `path` and returns the response header `name`: a cheap check of whether a mutable
+   * object changed when the upstream names its revision in a header (registries' Docker-Content-Digest,
+   * and HEADs do not count against their pull limits).
+   */
+  head(path: string, name: string, options: { accept?: string } = {}): Promise<HeadResult> {
+    const headers: Record<string, string> = options.accept ? { accept: options.accept } : {};
+    return withRetries(this.#retryPolicy('HEAD', path), async () => {
+      const opened = await this.#open('HEAD', path, headers);
+      const { res, url } = opened;
+      if (ABSENT.has(res.statusCode)) {
+        await this.#finishExchange(opened, 'HEAD', 'absent');
+        return { kind: 'absent', status: res.statusCode };
+      }
+      if (res.statusCode !== 200) return this.#failStatus(opened, 'HEAD', path, url);
+      await this.#finishExchange(opened, 'HEAD', 'fetched');
+      return { kind: 'present', value: header(res.headers, name) };
     });
   }
 

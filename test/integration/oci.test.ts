@@ -147,6 +147,8 @@ describe('oci repository', () => {
     registry.resetCounts();
     const same = await manifest('hub', 'demo/app', 'v1');
     await same.arrayBuffer();
+    // A HEAD whose Docker-Content-Digest names the stored manifest: no GET (registries do not count HEADs as pulls).
+    assert.equal(registry.requests((p, m) => p.endsWith('/manifests/v1') && m === 'HEAD'), 1);
     assert.equal(registry.requests((p) => p.endsWith('/manifests/v1')), 1);
     assert.equal(same.headers.get('x-cache'), 'REVALIDATED');
     assert.equal(same.headers.get('docker-content-digest'), first.headers.get('docker-content-digest'));
@@ -155,9 +157,11 @@ describe('oci repository', () => {
     const v2bytes = Buffer.from(await (await fetch(`http://${registry.backendHost}/v2/demo/app/manifests/v2`, { headers: { accept: ALL_TYPES } })).arrayBuffer());
     assert.equal((await fetch(`http://${registry.backendHost}/v2/demo/app/manifests/v1`, { method: 'PUT', headers: { 'content-type': OCI_MANIFEST }, body: v2bytes })).status, 201);
     await sleep(TTL_MS + 100);
+    registry.resetCounts();
     const after = await manifest('hub', 'demo/app', 'v1');
     assert.equal(after.headers.get('docker-content-digest'), `sha256:${sha256(v2bytes)}`);
     assert.equal(after.headers.get('x-cache'), 'MISS');
+    assert.deepEqual(['HEAD', 'GET'].map((method) => registry.requests((p, m) => p.endsWith('/manifests/v1') && m === method)), [1, 1]);
   });
 
   test('upstream down: the last tag → digest mapping is served stale; an uncached blob is a distribution error', async () => {

@@ -65,6 +65,7 @@ class OciRepository implements FormatRepository {
         return {
           kind: 'object', path: tagStorePath(p.name, p.tag, types, MANIFEST_TYPES), mutable: true,
           upstreamPath: `v2/${this.#naming.upstreamName(p.name)}/manifests/${p.tag}`, accept: types.join(', '),
+          revalidateByHead: 'docker-content-digest',
         };
       }
       case 'tags':
