@@ -188,8 +188,11 @@ export interface FormatRepository {
   verify(ctx: VerifyContext, object: UpstreamObject): Promise<VerifyOutcome>;
   /** Makes a view from verified upstream bytes (views the format returned from classify). */
   derive?(ctx: DeriveContext, view: string, input: DeriveInput): Promise<Buffer> | Buffer;
-  /** Extra response headers for what a path served (OCI: Docker-Content-Digest). */
-  responseHeaders?(path: string, served: { sha256: string; contentType: string }): Record<string, string>;
+  /**
+   * Extra response headers for what a path served (OCI: Docker-Content-Digest, a tag list page's
+   * Link). `bytes` are there when the core holds them in memory, as it does for every view.
+   */
+  responseHeaders?(path: string, served: { sha256: string; contentType: string; bytes?: Buffer }): Record<string, string>;
   /** Renders an error the way this format's clients read them (OCI: `{"errors":[…]}`); default JSON otherwise. */
   renderError?(path: string, error: MirrorErrorView): RenderedError;
 }

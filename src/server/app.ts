@@ -20,7 +20,7 @@ import type { Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { openStore, type Store } from '../store/open-store.js';
 import { sendError, toMirrorError } from './error-response.js';
-import { DISTRIBUTION_FORMAT, distributionError, matchDistribution, sendDistributionBase, sendRendered } from './distribution-route.js';
+import { DISTRIBUTION_FORMAT, distributionError, distributionPath, matchDistribution, sendDistributionBase, sendRendered } from './distribution-route.js';
 import { MIRROR_ENDPOINTS } from './mirror-endpoints.js';
 import { openRepositories, type SkippedRepository } from './open-repositories.js';
 import { parseSafePath } from './safe-path.js';
@@ -134,7 +134,7 @@ async function route(app: App, byName: Map<string, MirrorRepository>, req: Incom
       }
       repoName = repo.name;
       format = repo.config.format;
-      const path = parseSafePath(v2.rest, repo.pathPolicy).segments.join('/');
+      const path = distributionPath(parseSafePath(v2.rest, repo.pathPolicy));
       distribution = { repo, path };
       const served = await repo.serve(path, serveRequest(req));
       bytes = await sendServed(req, res, served, app.store.blobs, app.store.hot);

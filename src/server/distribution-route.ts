@@ -6,8 +6,9 @@
  * https://github.com/opencontainers/distribution-spec/blob/main/spec.md#endpoints
  */
 import type { ServerResponse } from 'node:http';
-import type { MirrorError } from '../errors.js';
+import { MirrorError } from '../errors.js';
 import type { RenderedError } from '../formats/types.js';
+import type { SafePath } from './safe-path.js';
 
 export const DISTRIBUTION_FORMAT = 'oci';
 
@@ -24,6 +25,22 @@ export function matchDistribution(url: string): DistributionRoute | undefined {
   const m = /^\/v2\/([^/?]+)(\/.*)$/.exec(url);
   if (!m) return path.startsWith('/v2/') ? { kind: 'repository', name: path.slice(4), rest: '/' } : undefined;
   return { kind: 'repository', name: m[1]!, rest: m[2]! };
+}
+
+/** Longer queries are refused: the only ones the API reads are tags/list's `n` and `last`. */
+const MAX_QUERY_LENGTH = 1024;
+
+/**
+ * The path the oci format classifies: the decoded segments, then the request's query after "?"
+ * (tags/list paging; containerd adds `ns=<registry>` to every request, which the format ignores).
+ * No segment may decode to a "?" of its own: names, tags and digests never hold one, and the
+ * query must be unambiguous.
+ */
+export function distributionPath(safe: SafePath): string {
+  if (safe.segments.some((s) => s.includes('?'))) throw new MirrorError('BAD_PATH', 'Refused path: a segment decodes to "?"');
+  if (safe.query.length > MAX_QUERY_LENGTH) throw new MirrorError('BAD_PATH', `Refused path: the query is longer than ${MAX_QUERY_LENGTH} characters`);
+  const path = safe.segments.join('/');
+  return safe.query ? `${path}?${safe.query}` : path;
 }
 
 export function sendDistributionBase(res: ServerResponse, head: boolean): number {

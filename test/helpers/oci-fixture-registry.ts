@@ -2,8 +2,9 @@
  * The OCI fixture upstream: Debian's `docker-registry` (CNCF distribution) on 127.0.0.1
  * with its own config and storage, filled with `skopeo copy oci:… docker://…`, behind two
  * small HTTP fronts the tests control: an anonymous one with switches (down, tampered
- * blobs) and a request log, and one behind registry token auth (401 + Bearer challenge,
- * token endpoint with Basic credentials), as Docker Hub does.
+ * blobs, tags/list paging as distribution 3 does it) and a request log, and one behind registry
+ * token auth (401 + Bearer challenge, token endpoint with Basic credentials), as Docker Hub does.
+ * Docker manifest lists are pushed with the registry's push API (./docker-manifest-list.ts).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -14,7 +15,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { pushDockerManifestList, type PushedList } from './docker-manifest-list.js';
 import { freePort } from './mirror-harness.js';
+import type { ImagePlatform } from './oci-image.js';
+import { answerTagsPage, TAGS_LIST } from './tag-paging-front.js';
 
 const run = promisify(execFile);
 
@@ -29,7 +33,11 @@ export interface FixtureRegistry {
   readonly host: string;
   readonly backendHost: string;
   push(layoutDir: string, tag: string, name: string, opts?: { all?: boolean; format?: 'v2s2' }): Promise<void>;
+  /** A Docker manifest list of Docker schema 2 images under `name:tag`. */
+  pushDockerList(name: string, tag: string, platforms: ImagePlatform[]): Promise<PushedList>;
   setMode(mode: RegistryMode): void;
+  /** The anonymous front pages tags/list itself, at most `maxPage` tags a page (undefined: as the registry, unpaged). */
+  pageTags(maxPage: number | undefined): void;
   /** Blob GETs send all but their last KiB until the returned function is called. */
   holdBlobTails(): () => void;
   /** Requests the anonymous front received whose path matches. */
@@ -82,6 +90,7 @@ export async function startFixtureRegistry(): Promise<FixtureRegistry> {
   }
 
   let mode: RegistryMode = 'normal';
+  let tagPageLimit: number | undefined;
   let heldBlobs: Promise<void> | undefined;
   const log: { method: string; path: string }[] = [];
   let tokenRequests = 0;
@@ -129,6 +138,10 @@ export async function startFixtureRegistry(): Promise<FixtureRegistry> {
     log.push({ method: req.method ?? 'GET', path: req.url ?? '/' });
     if (mode === 'down') {
       req.socket.destroy();
+      return;
+    }
+    if (tagPageLimit !== undefined && req.method === 'GET' && TAGS_LIST.test(new URL(req.url ?? '/', 'http://x').pathname)) {
+      answerTagsPage(req, res, backend, tagPageLimit).catch(() => res.destroy());
       return;
     }
     forward(req, res, mode === 'tamper-blobs');
@@ -180,8 +193,14 @@ export async function startFixtureRegistry(): Promise<FixtureRegistry> {
       args.push(`oci:${layoutDir}:${tag}`, `docker://${backend}/${name}:${tag}`);
       await run(skopeo, args, { timeout: 60_000 });
     },
+    pushDockerList(name, tag, platforms) {
+      return pushDockerManifestList(`http://${backend}`, name, tag, platforms);
+    },
     setMode(m) {
       mode = m;
+    },
+    pageTags(maxPage) {
+      tagPageLimit = maxPage;
     },
     holdBlobTails() {
       let release!: () => void;

@@ -4,8 +4,9 @@
  * Layout: ../shared/specs/formats-pki.md §1.2–1.3; cosign specs/SIGNATURE_SPEC.md;
  * containers/image signature/internal/sigstore_payload.go (exact field sets).
  *
- * Everything here is a pure function of (identities, manifest digest, signatures), so with
- * signatures cached per (payload, key) the signature manifest's digest is stable.
+ * Everything here is a pure function of (identities, manifest digest, signatures, the upstream's
+ * verified signature layers), so with signatures cached per (payload, key) the signature
+ * manifest's digest is stable.
  */
 import { createHash } from 'node:crypto';
 import { OCI_CONFIG, OCI_INDEX, OCI_MANIFEST } from './media-types.js';
@@ -37,35 +38,56 @@ export interface SignatureLayer {
   signature: Buffer;
 }
 
+/**
+ * A signature layer of the upstream's own signature manifest that verified, kept verbatim: its
+ * descriptor with every annotation (certificate, chain, bundle) cosign may need, and its payload
+ * digest (the blob stays the upstream's bytes, served as a verified object).
+ */
+export interface UpstreamSignatureLayer {
+  descriptor: Readonly<Record<string, unknown>>;
+  /** Hex of the payload digest (= the layer's diff_id: simple-signing layers are not compressed). */
+  sha256: string;
+}
+
 /** go-containerregistry's empty image plus the layers, as cosign writes it, without timestamps that vary. */
-export function signatureConfig(layers: readonly SignatureLayer[]): Buffer {
+export function signatureConfig(layers: readonly SignatureLayer[], upstream: readonly UpstreamSignatureLayer[] = []): Buffer {
+  const diffIds = [...layers.map((l) => sha256(l.payload)), ...upstream.map((u) => u.sha256)].map((hex) => `sha256:${hex}`);
   return Buffer.from(JSON.stringify({
     architecture: '',
     created: ZERO_TIME,
-    history: layers.map(() => ({ created: ZERO_TIME })),
+    history: diffIds.map(() => ({ created: ZERO_TIME })),
     os: '',
-    rootfs: { type: 'layers', diff_ids: layers.map((l) => `sha256:${sha256(l.payload)}`) },
+    rootfs: { type: 'layers', diff_ids: diffIds },
     config: {},
   }));
 }
 
-/** The manifest at tag `sha256-<hex>.sig`: OCI image manifest, one simple-signing layer per signature. */
-export function signatureManifest(layers: readonly SignatureLayer[], config: Buffer, referrer?: { subject: { mediaType: string; sha256: string; size: number } }): Buffer {
+/**
+ * The manifest at tag `sha256-<hex>.sig`: OCI image manifest, one simple-signing layer per org
+ * signature, then the upstream's verified layers as it wrote them (verifiers need one to verify
+ * with their key and ignore the others). With `subject`: the OCI 1.1 referrer form.
+ */
+export function signatureManifest(
+  layers: readonly SignatureLayer[],
+  config: Buffer,
+  options: { subject?: { mediaType: string; sha256: string; size: number }; upstream?: readonly UpstreamSignatureLayer[] } = {},
+): Buffer {
+  const { subject, upstream = [] } = options;
   const manifest: Record<string, unknown> = {
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
-    config: { mediaType: referrer ? COSIGN_SIG_ARTIFACT : OCI_CONFIG, size: config.byteLength, digest: `sha256:${sha256(config)}` },
-    layers: layers.map((l) => ({
-      mediaType: SIMPLE_SIGNING_TYPE,
-      size: l.payload.byteLength,
-      digest: `sha256:${sha256(l.payload)}`,
-      annotations: { [SIGNATURE_ANNOTATION]: l.signature.toString('base64') },
-    })),
+    config: { mediaType: subject ? COSIGN_SIG_ARTIFACT : OCI_CONFIG, size: config.byteLength, digest: `sha256:${sha256(config)}` },
+    layers: [
+      ...layers.map((l) => ({
+        mediaType: SIMPLE_SIGNING_TYPE,
+        size: l.payload.byteLength,
+        digest: `sha256:${sha256(l.payload)}`,
+        annotations: { [SIGNATURE_ANNOTATION]: l.signature.toString('base64') },
+      })),
+      ...upstream.map((u) => u.descriptor),
+    ],
   };
-  if (referrer) {
-    const { subject } = referrer;
-    manifest.subject = { mediaType: subject.mediaType, size: subject.size, digest: `sha256:${subject.sha256}` };
-  }
+  if (subject) manifest.subject = { mediaType: subject.mediaType, size: subject.size, digest: `sha256:${subject.sha256}` };
   return Buffer.from(JSON.stringify(manifest));
 }
 

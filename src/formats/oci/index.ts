@@ -8,29 +8,45 @@
  * - Tags are mutable objects revalidated after metadataTtl, per set of acceptable manifest
  *   types; the last verified mapping is served stale when the upstream fails.
  * - A manifest vouches for the blobs and child manifests it names (digest and size).
+ * - With `trust.cosignKeys` a manifest must also carry the upstream's cosign signature or be
+ *   named by a manifest that did (upstream-signatures.ts); the verified signature layers are
+ *   served in the `.sig` next to the org's.
  * - Signatures, their payload/config blobs and the referrers index are derived views of the
  *   signed manifest, published by digest (DeriveContext.putContent).
+ * - tags/list pages (`?n=&last=`) are views of the upstream's page with a computed next Link
+ *   (tags-page.ts); `/<repo>/-/setup` prints the client setup (client-setup.ts).
  * Spec: ../shared/specs/formats-pki.md §1; distribution-spec spec.md.
  */
 import { MirrorError } from '../../errors.js';
-import type { Classified, DeriveContext, DeriveInput, FormatAdapter, FormatRepository, ObjectRef, VerifyOutcome, VouchedDigest } from '../types.js';
-import { COSIGN_SIG_ARTIFACT, referrersIndex, signatureConfig, signatureManifest, simpleSigningPayload, type SignatureLayer } from './cosign-signature.js';
+import type { Classified, DeriveContext, DeriveInput, FormatAdapter, FormatRepository, ObjectRef, VerifyContext, VerifyOutcome, VouchedDigest } from '../types.js';
+import { ociClientSetup } from './client-setup.js';
+import { loadCosignKeys, type CosignKey } from './cosign-keys.js';
+import { COSIGN_SIG_ARTIFACT, referrersIndex, signatureConfig, signatureManifest, simpleSigningPayload, SIMPLE_SIGNING_TYPE, type SignatureLayer, type UpstreamSignatureLayer } from './cosign-signature.js';
 import { manifestContentType, parseManifest } from './manifest.js';
 import { MANIFEST_TYPES, negotiateManifestTypes, OCI_INDEX, OCI_MANIFEST } from './media-types.js';
 import { renderOciError } from './oci-errors.js';
 import { parseOciPath, tagStorePath, type OciPath } from './oci-path.js';
+import { classifyTags, nextLink, pageView, TAGS_PAGE_VIEW } from './tags-page.js';
 import { ociTrustSchema, type OciTrust } from './trust.js';
 import { upstreamNaming, type UpstreamNaming } from './upstream-naming.js';
+import { keptLayers, recordedUpstreamSignature, verifyUpstreamSignature } from './upstream-signatures.js';
 
 const SIG_TAG = /^sha256-([0-9a-f]{64})\.sig$/;
 const MAX_TAG_LIST_BYTES = 4 * 1024 * 1024;
+/** Internal view (DeriveContext.derivedOf) of a stored upstream signature manifest: its bytes as verified. */
+const UPSTREAM_SIGNATURE_VIEW = 'upstream-signature';
 
 export const ociFormat: FormatAdapter<OciTrust> = {
   name: 'oci',
   trustSchema: ociTrustSchema,
-  async open({ repository, trust, repositoryUrl, upstream }): Promise<FormatRepository> {
+  async open({ repository, trust, repositoryUrl, upstream, readTrustFile }): Promise<FormatRepository> {
     const naming = upstreamNaming({ repository, repositoryUrl, upstream, trust });
-    return new OciRepository(naming, trust);
+    const files = trust.cosignKeys === undefined ? [] : Array.isArray(trust.cosignKeys) ? trust.cosignKeys : [trust.cosignKeys];
+    const setup = ociClientSetup({
+      repository, repositoryUrl, mirrorRepository: naming.mirrorRepository, signedIdentities: trust.signedIdentities,
+      upstreamRegistry: naming.registry, upstreamScheme: urlScheme(upstream),
+    });
+    return new OciRepository(naming, trust, await loadCosignKeys(repository, files, readTrustFile), { repository, setup });
   },
 };
 
@@ -38,14 +54,23 @@ class OciRepository implements FormatRepository {
   readonly #naming: UpstreamNaming;
   /** Part of every signature view's name, so a changed identity setting makes new signatures. */
   readonly #identityTag: string;
+  /** The upstream's cosign keys; none: manifests are checked against their digest only. */
+  readonly #cosignKeys: readonly CosignKey[];
+  /** The repository name (next-page links) and the client setup text served at `-/setup`. */
+  readonly #site: { repository: string; setup: string };
 
-  constructor(naming: UpstreamNaming, trust: OciTrust) {
+  constructor(naming: UpstreamNaming, trust: OciTrust, cosignKeys: readonly CosignKey[], site: { repository: string; setup: string }) {
+    this.#site = site;
     this.#naming = naming;
     this.#identityTag = trust.signedIdentities.join('+');
+    this.#cosignKeys = cosignKeys;
   }
 
   classify(path: string, request: { accept?: string }): Classified {
+    // Reached as `/<repo>/-/setup`, outside the distribution API (no image name starts with "-").
+    if (path === '-/setup') return { kind: 'generated', contentType: 'text/plain; charset=utf-8', generate: () => Buffer.from(this.#site.setup) };
     const parsed = parseOciPath(path);
+    if (!parsed.ok && parsed.parameter) throw new MirrorError('BAD_PATH', parsed.reason, { object: path, parameter: parsed.parameter });
     if (!parsed.ok) return { kind: 'not-found', reason: parsed.reason };
     const p = parsed.path;
     switch (p.kind) {
@@ -69,7 +94,7 @@ class OciRepository implements FormatRepository {
         };
       }
       case 'tags':
-        return { kind: 'object', path: `${p.name}/tags/list`, mutable: true, upstreamPath: `v2/${this.#naming.upstreamName(p.name)}/tags/list`, contentType: 'application/json' };
+        return classifyTags(p.name, this.#naming.upstreamName(p.name), p.page);
       case 'referrers':
         return { kind: 'view', of: this.#digestManifestRef(p.name, p.digest), view: `referrers:${this.#identityTag}`, contentType: OCI_INDEX };
       default:
@@ -77,7 +102,7 @@ class OciRepository implements FormatRepository {
     }
   }
 
-  async verify(_ctx: unknown, object: { path: string; sha256: string; size: number; readAll(): Promise<Buffer> }): Promise<VerifyOutcome> {
+  async verify(ctx: VerifyContext, object: { path: string; sha256: string; size: number; readAll(): Promise<Buffer> }): Promise<VerifyOutcome> {
     const parsed = parseOciPath(object.path);
     if (!parsed.ok) return { ok: false, code: 'VERIFICATION_FAILED', reason: parsed.reason };
     const p = parsed.path;
@@ -89,12 +114,19 @@ class OciRepository implements FormatRepository {
         const parsedManifest = parseManifest(await object.readAll());
         if (!parsedManifest.ok) return { ok: false, code: 'VERIFICATION_FAILED', reason: parsedManifest.reason, vouches: self };
         const m = parsedManifest.manifest;
-        const vouches: VouchedDigest[] = [
+        const base: VouchedDigest[] = [
           ...self,
           ...m.blobs.map((d) => ({ path: `${p.name}/blobs/sha256:${d.sha256}`, algorithm: 'sha256' as const, digest: d.sha256, size: d.size })),
-          ...m.manifests.map((d) => ({ path: `${p.name}/manifests/sha256:${d.sha256}`, algorithm: 'sha256' as const, digest: d.sha256, size: d.size })),
         ];
-        return { ok: true, by: ['digest' in p ? 'sha256-digest' : 'oci-manifest'], vouches };
+        const children = m.manifests.map((d) => ({ path: `${p.name}/manifests/sha256:${d.sha256}`, algorithm: 'sha256' as const, digest: d.sha256, size: d.size }));
+        if (this.#cosignKeys.length > 0) {
+          return verifyUpstreamSignature(ctx, this.#cosignKeys, {
+            path: object.path, sha256: object.sha256, upstreamName: this.#naming.upstreamName(p.name), base, children,
+            isSignatureImage: m.blobs.length > 1 && m.blobs.slice(1).every((b) => b.mediaType === SIMPLE_SIGNING_TYPE),
+            keepSignature: 'digest' in p,
+          }, { manifest: (d) => this.#digestManifestRef(p.name, d), blob: (d) => this.#blobRef(p.name, d) });
+        }
+        return { ok: true, by: ['digest' in p ? 'sha256-digest' : 'oci-manifest'], vouches: [...base, ...children] };
       }
       case 'tags': {
         if (object.size > MAX_TAG_LIST_BYTES) return { ok: false, code: 'VERIFICATION_FAILED', reason: 'the tag list is too large' };
@@ -114,11 +146,13 @@ class OciRepository implements FormatRepository {
   }
 
   async derive(ctx: DeriveContext, view: string, input: DeriveInput): Promise<Buffer> {
+    if (view.startsWith(`${TAGS_PAGE_VIEW}?`)) return pageView(view, input.bytes);
     const parsed = parseOciPath(input.path);
     if (!parsed.ok || parsed.path.kind !== 'manifest' || !('digest' in parsed.path)) {
       throw new MirrorError('INTERNAL', `${input.path} is not a manifest by digest`, { repository: ctx.repository, object: input.path });
     }
     const { name } = parsed.path;
+    if (view === UPSTREAM_SIGNATURE_VIEW) return input.bytes;
     const manifest = parseManifest(input.bytes);
     if (!manifest.ok) throw new MirrorError('VERIFICATION_FAILED', `${input.path}: ${manifest.reason}`, { repository: ctx.repository, object: input.path });
     const publish = ctx.putContent;
@@ -133,27 +167,46 @@ class OciRepository implements FormatRepository {
       await publish(bytes);
       layers.push({ payload: bytes, signature });
     }
-    const config = signatureConfig(layers);
+    const upstream = await this.#upstreamLayers(ctx, name, input);
+    const config = signatureConfig(layers, upstream);
     await publish(config);
     const kind = view.split(':')[0];
     if (kind === 'cosign-sig') {
-      const sig = signatureManifest(layers, config);
+      const sig = signatureManifest(layers, config, { upstream });
       await publish(sig);
       return sig;
     }
     if (kind === 'referrers') {
       const subject = { mediaType: manifest.manifest.mediaType, sha256: input.sha256, size: input.bytes.byteLength };
-      const referrer = signatureManifest(layers, config, { subject });
+      const referrer = signatureManifest(layers, config, { subject, upstream });
       await publish(referrer);
       return referrersIndex([{ bytes: referrer, artifactType: COSIGN_SIG_ARTIFACT }]);
     }
     throw new MirrorError('INTERNAL', `unknown oci view "${view}"`, { repository: ctx.repository, object: input.path });
   }
 
-  responseHeaders(path: string, served: { sha256: string }): Record<string, string> {
+  /**
+   * The upstream's verified signature layers, kept next to the org's. Verification stored the
+   * upstream signature manifest and its payload blobs as objects (companions of the signed
+   * manifest, so they stay servable when the upstream's `.sig` tag moves) and named it and the
+   * layers that verified in the manifest's verification record; the view reads it back through
+   * the core. A pure function of that record, so the view stays deterministic per revision.
+   */
+  async #upstreamLayers(ctx: DeriveContext, name: string, input: DeriveInput): Promise<UpstreamSignatureLayer[]> {
+    const recorded = recordedUpstreamSignature(input.verification);
+    if (!recorded) return [];
+    const stored = await ctx.derivedOf(this.#digestManifestRef(name, recorded.sha256), UPSTREAM_SIGNATURE_VIEW);
+    return keptLayers(stored.bytes, recorded.layers);
+  }
+
+  responseHeaders(path: string, served: { sha256: string; bytes?: Buffer }): Record<string, string> {
     const headers: Record<string, string> = { 'docker-distribution-api-version': 'registry/2.0' };
     const parsed = parseOciPath(path);
     if (parsed.ok && (parsed.path.kind === 'manifest' || parsed.path.kind === 'blob')) headers['docker-content-digest'] = `sha256:${served.sha256}`;
+    // A page is served as a view, so its bytes are at hand.
+    const link = parsed.ok && parsed.path.kind === 'tags' && parsed.path.page && served.bytes
+      ? nextLink(this.#site.repository, parsed.path.name, parsed.path.page, served.bytes) : undefined;
+    if (link) headers.link = link;
     return headers;
   }
 
@@ -174,6 +227,15 @@ class OciRepository implements FormatRepository {
       path: `${name}/manifests/sha256:${digest}`, mutable: false,
       upstreamPath: `v2/${this.#naming.upstreamName(name)}/manifests/sha256:${digest}`, accept: MANIFEST_TYPES.join(', '),
     };
+  }
+}
+
+/** `https:`/`http:` of a URL that may carry credentials (only the scheme leaves here). */
+function urlScheme(url: string | undefined): string | undefined {
+  try {
+    return url ? new URL(url).protocol : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -25,6 +25,9 @@ function distributionCode(kind: OciPath['kind'] | undefined, error: MirrorErrorV
     case 'REPOSITORY_NOT_FOUND':
       return 'NAME_UNKNOWN';
     case 'BAD_PATH':
+      // Bad tags/list paging parameters (oci-path.ts); the spec names no code: distribution's for n, the tag one for last.
+      if (error.details.parameter === 'n') return 'PAGINATION_NUMBER_INVALID';
+      if (error.details.parameter === 'last') return 'TAG_INVALID';
       return 'NAME_INVALID';
     case 'METHOD_NOT_ALLOWED':
       return 'UNSUPPORTED';

@@ -1,9 +1,12 @@
 /**
  * Distribution API paths below `/v2/<repository>/` (DSPEC "Endpoints"): `<name>/manifests/<ref>`,
- * `<name>/blobs/<digest>`, `<name>/tags/list`, `<name>/referrers/<digest>`. Request paths are
- * attacker-controlled: names, tags and digests are checked against the spec's grammar.
+ * `<name>/blobs/<digest>`, `<name>/tags/list[?n=&last=]`, `<name>/referrers/<digest>`, each maybe
+ * followed by the request's query (src/server/distribution-route.ts distributionPath). Request
+ * paths are attacker-controlled: names, tags and digests are checked against the spec's grammar.
  * https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pulling-manifests
  */
+import { parseTagsQuery, type TagsPage } from './tags-page.js';
+
 const NAME_COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const SHA256 = /^sha256:([0-9a-f]{64})$/;
@@ -14,13 +17,19 @@ export type OciPath =
   | { kind: 'manifest'; name: string; tag: string }
   | { kind: 'manifest'; name: string; digest: string }
   | { kind: 'blob'; name: string; digest: string }
-  | { kind: 'tags'; name: string }
+  | { kind: 'tags'; name: string; page?: TagsPage }
   | { kind: 'referrers'; name: string; digest: string };
 
-export type OciPathResult = { ok: true; path: OciPath } | { ok: false; reason: string };
+/** `parameter`: a tags/list paging parameter is invalid (a bad request, not an unknown object). */
+export type OciPathResult = { ok: true; path: OciPath } | { ok: false; reason: string; parameter?: 'n' | 'last' };
 
-/** Parses a request path (or a store path this format made: a tag may carry an `;accept=` suffix). */
-export function parseOciPath(path: string): OciPathResult {
+/**
+ * Parses a request path (or a store path this format made: a tag may carry an `;accept=` suffix,
+ * a tag list its page). Only tags/list reads the query; other parameters are ignored.
+ */
+export function parseOciPath(pathAndQuery: string): OciPathResult {
+  const q = pathAndQuery.indexOf('?');
+  const path = q === -1 ? pathAndQuery : pathAndQuery.slice(0, q);
   const plain = path.replace(ACCEPT_SUFFIX, '');
   const segs = plain.split('/');
   if (segs.length < 3) return { ok: false, reason: 'not a distribution API path' };
@@ -43,8 +52,12 @@ export function parseOciPath(path: string): OciPathResult {
       if (!digest) return { ok: false, reason: `unsupported digest "${last.slice(0, 80)}" (sha256 only)` };
       return { ok: true, path: { kind: verb === 'blobs' ? 'blob' : 'referrers', name, digest } };
     }
-    case 'tags':
-      return last === 'list' ? { ok: true, path: { kind: 'tags', name } } : { ok: false, reason: 'not a distribution API path' };
+    case 'tags': {
+      if (last !== 'list') return { ok: false, reason: 'not a distribution API path' };
+      const query = parseTagsQuery(q === -1 ? '' : pathAndQuery.slice(q + 1));
+      if (!query.ok) return { ok: false, reason: query.reason, parameter: query.parameter };
+      return { ok: true, path: query.page ? { kind: 'tags', name, page: query.page } : { kind: 'tags', name } };
+    }
     default:
       return { ok: false, reason: 'not a distribution API path' };
   }

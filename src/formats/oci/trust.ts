@@ -1,6 +1,6 @@
 /**
- * The `trust` block of an oci repository: how the mirror names what it signs, and how it
- * names images upstream.
+ * The `trust` block of an oci repository: how the mirror names what it signs, how it names
+ * images upstream, and which upstream cosign keys it requires.
  */
 import { z } from 'zod';
 
@@ -22,6 +22,13 @@ export const ociTrustSchema = z.strictObject({
   upstreamRegistry: z.string().regex(/^[a-z0-9.-]+(?::\d{1,5})?$/).optional(),
   /** Prefix for single-component image names upstream (Docker Hub: "library"); "" for none. Default: "library" for Docker Hub only. */
   officialPrefix: z.string().regex(/^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*)?$/).optional(),
+  /**
+   * PEM public key file(s) (relative to the config file) of the upstream's cosign key-pair
+   * signatures. When set, every manifest must carry a `sha256-<hex>.sig` signature by one of
+   * them (or be named by a signed index); the verified signatures are served next to the org's.
+   * Without it manifests are checked against their digest only.
+   */
+  cosignKeys: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
 });
 
 export type OciTrust = z.output<typeof ociTrustSchema>;

@@ -7,6 +7,10 @@
 import type { OciTrust } from './trust.js';
 
 export interface UpstreamNaming {
+  /** The registry name in `upstream` identities (`docker.io` for Docker Hub); "" when the upstream is unknown. */
+  readonly registry: string;
+  /** How clients name this repository at the mirror: `<publicUrl host>/<repository>`. */
+  readonly mirrorRepository: string;
   upstreamName(name: string): string;
   /** The docker-reference of each signature layer for an image requested as `name`. */
   identities(name: string): string[];
@@ -28,6 +32,8 @@ export function upstreamNaming(args: { repository: string; repositoryUrl: string
   const mirrorHost = new URL(repositoryUrl).host.toLowerCase();
   const upstreamName = (name: string): string => (officialPrefix && !name.includes('/') ? `${officialPrefix}/${name}` : name);
   return {
+    registry,
+    mirrorRepository: `${mirrorHost}/${repository}`,
     upstreamName,
     identities(name) {
       const out: string[] = [];
