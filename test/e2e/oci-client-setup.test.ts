@@ -5,70 +5,29 @@
  * /-/keys/cosign.pub) used by trixie's skopeo to copy images through the mirror.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { KEY_FILE } from '../../src/formats/oci/client-setup.js';
-import { startFixtureRegistry, type FixtureRegistry } from '../helpers/oci-fixture-registry.js';
-import { OciLayout } from '../helpers/oci-image.js';
-import { removeDir, startMirror, type RunningMirror } from '../helpers/mirror-harness.js';
+import { pushDemoImages, startOciWorld, writeUnrelatedKey, type DemoImages, type OciWorld } from '../helpers/oci-e2e.js';
 import { commandLine, heredoc, heredocFiles } from '../helpers/setup-text.js';
-import { trixieVerifiers, type Verifiers } from '../helpers/trixie-verifiers.js';
-
-interface RunResult { code: number; stdout: string; stderr: string }
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('the printed oci client setup works with cosign and skopeo', () => {
-  let tools: Verifiers;
-  let registry: FixtureRegistry;
-  let mirror: RunningMirror;
+  let world: OciWorld<DemoImages>;
   let work: string;
   let host: string;
   let setup: string;
   let keyFile: string;
-  let env: NodeJS.ProcessEnv;
 
   before(async () => {
-    tools = trixieVerifiers();
-    work = await mkdtemp(join(tmpdir(), 'countersign-oci-setup-'));
-    registry = await startFixtureRegistry();
-    const layout = new OciLayout(join(work, 'layout'));
-    await layout.add({ tag: 'v1', platforms: [{ os: 'linux', architecture: 'amd64', files: { 'hello.txt': 'hello\n' } }] });
-    await layout.add({
-      tag: 'multi',
-      platforms: [
-        { os: 'linux', architecture: 'amd64', files: { 'arch.txt': 'amd64\n' } },
-        { os: 'linux', architecture: 'arm64', files: { 'arch.txt': 'arm64\n' } },
-      ],
-    });
-    await registry.push(layout.dir, 'v1', 'demo/app');
-    await registry.push(layout.dir, 'multi', 'demo/multi', { all: true });
-    mirror = await startMirror({ repositories: [{ name: 'hub', format: 'oci', upstream: registry.url }] });
-    host = new URL(mirror.url).host;
-    const res = await mirror.get('/hub/-/setup');
+    world = await startOciWorld({ workPrefix: 'countersign-oci-setup-', publish: ({ registry, work: dir }) => pushDemoImages(registry, dir) });
+    ({ work, host, orgPub: keyFile } = world);
+    const res = await world.mirror.get('/hub/-/setup');
     assert.equal(res.status, 200);
     setup = await res.text();
-    keyFile = join(work, 'cosign.pub');
-    await writeFile(keyFile, Buffer.from(await (await mirror.get('/-/keys/cosign.pub')).arrayBuffer()));
-    await mkdir(join(work, 'home'), { recursive: true });
-    env = { PATH: process.env.PATH, HOME: join(work, 'home'), TMPDIR: work, DOCKER_CONFIG: join(work, 'home', '.docker') };
   });
   after(async () => {
-    await mirror?.close();
-    await registry?.stop();
-    if (mirror) await removeDir(mirror.dataDir);
-    if (work) await rm(work, { recursive: true, force: true });
+    await world?.close();
   });
 
   /** The printed `cosign verify` line for an image, as argv after the program name. */
@@ -91,8 +50,8 @@ describe('the printed oci client setup works with cosign and skopeo', () => {
 
   test('the printed cosign verify line (key fetched from the mirror URL) exits 0, by tag and for an index', async () => {
     for (const image of ['demo/app:v1', 'demo/multi:multi']) {
-      const r = await run(tools.cosign, cosignArgs(image), env);
-      assert.equal(r.code, 0, `${tools.cosign} ${cosignArgs(image).join(' ')} failed:\n${r.stderr}`);
+      const r = await world.cosign(cosignArgs(image));
+      assert.equal(r.code, 0, `${world.tools.cosign} ${cosignArgs(image).join(' ')} failed:\n${r.stderr}`);
       const claims = JSON.parse(r.stdout) as { critical: { identity: { 'docker-reference': string } } }[];
       assert.ok(claims.some((c) => c.critical.identity['docker-reference'] === `${host}/hub/${image.split(':')[0]}`));
     }
@@ -101,7 +60,7 @@ describe('the printed oci client setup works with cosign and skopeo', () => {
   test('the same line with the key file of step 1 exits 0', async () => {
     const args = cosignArgs('demo/app:v1');
     args[args.indexOf('--key') + 1] = keyFile;
-    const r = await run(tools.cosign, args, env);
+    const r = await world.cosign(args);
     assert.equal(r.code, 0, r.stderr);
   });
 
@@ -110,22 +69,21 @@ describe('the printed oci client setup works with cosign and skopeo', () => {
     for (const [image, all] of [['demo/app:v1', false], ['demo/multi:multi', true]] as const) {
       const out = join(dir, `out-${image.replace(/[/:]/g, '-')}`);
       const args = ['--policy', policy, '--registries.d', registriesD, 'copy', '--src-tls-verify=false', ...(all ? ['--all'] : []), `docker://${host}/hub/${image}`, `dir:${out}`];
-      const r = await run(tools.skopeo, args, env);
+      const r = await world.skopeo(args);
       assert.equal(r.code, 0, `skopeo ${args.join(' ')} failed:\n${r.stderr}`);
       assert.ok((await readdir(out)).includes('manifest.json'));
     }
   });
 
   test('the printed policy refuses the images under another key, and other registries', async () => {
-    const otherKey = join(work, 'other.pub');
-    await writeFile(otherKey, generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }));
+    const otherKey = await writeUnrelatedKey(work);
     const { dir, policy, registriesD } = await clientFiles(otherKey);
-    const wrongKey = await run(tools.skopeo, ['--policy', policy, '--registries.d', registriesD, 'copy', '--src-tls-verify=false',
-      `docker://${host}/hub/demo/app:v1`, `dir:${join(dir, 'out')}`], env);
+    const wrongKey = await world.skopeo(['--policy', policy, '--registries.d', registriesD, 'copy', '--src-tls-verify=false',
+      `docker://${host}/hub/demo/app:v1`, `dir:${join(dir, 'out')}`]);
     assert.notEqual(wrongKey.code, 0);
     assert.match(wrongKey.stderr, /signature verification failed|not accepted|rejected/i);
-    const direct = await run(tools.skopeo, ['--policy', (await clientFiles()).policy, 'copy', '--src-tls-verify=false',
-      `docker://${registry.host}/demo/app:v1`, `dir:${join(dir, 'direct')}`], env);
+    const direct = await world.skopeo(['--policy', (await clientFiles()).policy, 'copy', '--src-tls-verify=false',
+      `docker://${world.registry.host}/demo/app:v1`, `dir:${join(dir, 'direct')}`]);
     assert.notEqual(direct.code, 0, 'the printed policy rejects images from anywhere else');
   });
 
@@ -135,25 +93,25 @@ describe('the printed oci client setup works with cosign and skopeo', () => {
     const confFile = heredocFiles(setup).find((f) => f.startsWith('/etc/containers/registries.conf.d/'));
     assert.ok(confFile, 'the setup prints a registries.conf mirror entry for the upstream identity');
     const conf = heredoc(setup, confFile);
-    assert.match(conf, new RegExp(`prefix = "${registry.host}"`));
+    assert.match(conf, new RegExp(`prefix = "${world.registry.host}"`));
     assert.match(conf, new RegExp(`location = "${host}/hub"`));
     const registriesConf = join(dir, 'registries.conf');
     await writeFile(registriesConf, conf);
     // Step 5's policy with the entry the upstream-name step prints beside it.
-    const entry = commandLine(setup.replace(/^# {6}/gm, ''), `"${registry.host}": `);
+    const entry = commandLine(setup.replace(/^# {6}/gm, ''), `"${world.registry.host}": `);
     const policyDoc = JSON.parse(heredoc(setup, '/etc/containers/policy.json')) as { transports: { docker: Record<string, unknown> } };
     Object.assign(policyDoc.transports.docker, JSON.parse(`{${entry}}`) as Record<string, unknown>);
     const policy = join(dir, 'policy-upstream.json');
     await writeFile(policy, JSON.stringify(policyDoc).replaceAll(KEY_FILE, keyFile));
     const out = join(dir, 'out');
     const args = ['--policy', policy, '--registries.d', registriesD, '--registries-conf', registriesConf, 'copy',
-      `docker://${registry.host}/demo/app:v1`, `dir:${out}`];
-    const r = await run(tools.skopeo, args, env);
+      `docker://${world.registry.host}/demo/app:v1`, `dir:${out}`];
+    const r = await world.skopeo(args);
     assert.equal(r.code, 0, `skopeo ${args.join(' ')} failed:\n${r.stderr}`);
     assert.ok((await readdir(out)).includes('manifest.json'));
     // The upstream serves no signatures: without the mirror the same policy refuses the image.
-    const direct = await run(tools.skopeo, ['--policy', policy, '--registries.d', registriesD, 'copy', '--src-tls-verify=false',
-      `docker://${registry.host}/demo/app:v1`, `dir:${join(dir, 'direct')}`], env);
+    const direct = await world.skopeo(['--policy', policy, '--registries.d', registriesD, 'copy', '--src-tls-verify=false',
+      `docker://${world.registry.host}/demo/app:v1`, `dir:${join(dir, 'direct')}`]);
     assert.notEqual(direct.code, 0, 'the upstream itself has no signatures the policy accepts');
   });
 });
