@@ -33,6 +33,8 @@ export interface MirrorRepositoryDeps {
   metrics: Metrics;
   log: Logger;
   offline: boolean;
+  /** The clock cache freshness is judged by (ms since epoch): Date.now, or one tests advance instead of sleeping. */
+  now: () => number;
 }
 
 export class MirrorRepository {
@@ -126,7 +128,7 @@ export class MirrorRepository {
     const { path } = ref;
     const entry = this.#deps.store.index.getObject(this.name, path);
     if (entry && (await this.#blobPresent(entry))) {
-      const fresh = ref.pinned || !entry.mutable || Date.now() - entry.checkedAt < this.config.metadataTtlMs;
+      const fresh = ref.pinned || !entry.mutable || this.#deps.now() - entry.checkedAt < this.config.metadataTtlMs;
       if (fresh) return this.#served(entry, 'hit');
       if (this.#deps.offline) return this.#served(entry, 'offline', 'offline');
     } else if (this.#deps.offline) {
@@ -162,7 +164,7 @@ export class MirrorRepository {
     const { index } = this.#deps.store;
     // Another flight may have finished between our lookup and this one starting.
     const entry = index.getObject(this.name, path);
-    const fresh = entry && (!entry.mutable || ref.pinned || Date.now() - entry.checkedAt < this.config.metadataTtlMs);
+    const fresh = entry && (!entry.mutable || ref.pinned || this.#deps.now() - entry.checkedAt < this.config.metadataTtlMs);
     if (entry && fresh && (await this.#blobPresent(entry))) {
       return this.#served(entry, 'hit');
     }
@@ -201,7 +203,7 @@ export class MirrorRepository {
     if (entry && ref.revalidateByHead) {
       const head = await upstream.head(ref.upstreamPath ?? encodePath(path), ref.revalidateByHead, ref.accept ? { accept: ref.accept } : {});
       if (head.kind === 'present' && head.value === `sha256:${entry.sha256}`) {
-        index.touchObject(this.name, path, Date.now());
+        index.touchObject(this.name, path, this.#deps.now());
         return this.#served(entry, 'revalidated');
       }
     }
@@ -220,7 +222,7 @@ export class MirrorRepository {
         throw new MirrorError('UPSTREAM_NOT_FOUND', `The upstream has no ${path} (HTTP ${result.status})`, { repository: this.name, object: path });
       case 'not-modified':
         if (!entry) throw new MirrorError('UPSTREAM_BAD_STATUS', `The upstream answered 304 to an unconditional request for ${path}`, { repository: this.name, object: path });
-        index.touchObject(this.name, path, Date.now(), { etag: result.etag, lastModified: result.lastModified });
+        index.touchObject(this.name, path, this.#deps.now(), { etag: result.etag, lastModified: result.lastModified });
         return this.#served(entry, 'revalidated');
       case 'fetched':
         break;
@@ -232,7 +234,7 @@ export class MirrorRepository {
       const stat = await temp.finish();
       if (entry && entry.sha256 === stat.sha256) {
         // The upstream sent the bytes we hold (it ignored our validators): nothing to verify again.
-        index.touchObject(this.name, path, Date.now(), { etag: result.etag, lastModified: result.lastModified });
+        index.touchObject(this.name, path, this.#deps.now(), { etag: result.etag, lastModified: result.lastModified });
         return this.#served(entry, 'revalidated');
       }
       const verification = await verifyObject({
@@ -269,7 +271,7 @@ export class MirrorRepository {
         contentType: contentType ?? result.contentType,
         etag: result.etag,
         lastModified: result.lastModified,
-        checkedAt: Date.now(),
+        checkedAt: this.#deps.now(),
         mutable,
         verification: verification.record,
       };

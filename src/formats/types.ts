@@ -228,6 +228,11 @@ export interface FormatOpenOptions<TTrust> {
   readTrustFile(path: string): Promise<Buffer>;
   /** Names of the files in a trust directory the operator named (Alpine: /etc/apk/keys). */
   listTrustDir(path: string): Promise<string[]>;
+  /**
+   * The clock the core judges cache freshness by and stamps `checkedAt` with (ms since epoch):
+   * what a format derives from `checkedAt` must read the same clock.
+   */
+  now(): number;
 }
 
 export interface AutoUpstream<TTrust> {

@@ -40,7 +40,18 @@ export interface App {
   close(): Promise<void>;
 }
 
-export async function buildApp(config: Config, opts: { formats: ReadonlyMap<string, FormatAdapter>; log: Logger; env?: NodeJS.ProcessEnv }): Promise<App> {
+export interface BuildAppOptions {
+  formats: ReadonlyMap<string, FormatAdapter>;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+  /**
+   * The clock cache freshness (metadataTtl) is judged by, default Date.now: tests advance it
+   * instead of sleeping. Signature and token expiry keep to real time.
+   */
+  now?: () => number;
+}
+
+export async function buildApp(config: Config, opts: BuildAppOptions): Promise<App> {
   const { log } = opts;
   const store = await openStore(config.dataDir, { memoryCacheBytes: config.limits.memoryCache });
   const keys = await openKeyStore({
@@ -53,7 +64,7 @@ export async function buildApp(config: Config, opts: { formats: ReadonlyMap<stri
   const signatures = new DerivedSignatures(store, keys, metrics);
   const views = new DerivedViews(store, keys, metrics);
   const { repositories, skipped, closeUpstreams } = await openRepositories(config, {
-    formats: opts.formats, env: opts.env ?? process.env, store, keys, signatures, views, metrics, log,
+    formats: opts.formats, env: opts.env ?? process.env, store, keys, signatures, views, metrics, log, now: opts.now ?? Date.now,
   });
   const byName = new Map(repositories.map((r) => [r.name, r]));
   const servers: Server[] = [];

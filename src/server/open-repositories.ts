@@ -27,6 +27,8 @@ export async function openRepositories(
   deps: {
     formats: ReadonlyMap<string, FormatAdapter>; env: NodeJS.ProcessEnv; store: Store; keys: KeyStore;
     signatures: DerivedSignatures; views: DerivedViews; metrics: Metrics; log: Logger;
+    /** The clock cache freshness is judged by (see MirrorRepositoryDeps.now). */
+    now: () => number;
   },
 ): Promise<{ repositories: MirrorRepository[]; skipped: SkippedRepository[]; closeUpstreams(): Promise<void> }> {
   const repositories: MirrorRepository[] = [];
@@ -54,12 +56,13 @@ export async function openRepositories(
       keys: deps.keys,
       readTrustFile: (p) => readTrustFile(config.configDir, repo.name, p),
       listTrustDir: (p) => listTrustDir(config.configDir, repo.name, p),
+      now: deps.now,
     });
     const client = config.offline ? undefined : createClient({ ...repo, upstream }, deps.metrics, deps.log);
     if (client) clients.push(client);
     repositories.push(new MirrorRepository({ ...repo, upstream }, format, client, {
       store: deps.store, signatures: deps.signatures, views: deps.views, publicUrl: config.publicUrl,
-      metrics: deps.metrics, log: deps.log, offline: config.offline, pathPolicy: adapter.pathPolicy ?? {},
+      metrics: deps.metrics, log: deps.log, offline: config.offline, pathPolicy: adapter.pathPolicy ?? {}, now: deps.now,
     }));
     deps.log.info({ repo: repo.name, format: repo.format, upstream: redactUrl(upstream), verify: repo.verify }, 'repository ready');
   }

@@ -23,6 +23,13 @@ export interface RunningMirror {
   dataDir: string;
   config: Config;
   get(path: string, init?: RequestInit): Promise<Response>;
+  /**
+   * Moves the mirror's cache-freshness clock forward (metadataTtl expiry) without waiting:
+   * tests advance it past a TTL rather than sleep, so a slow machine cannot expire an entry early.
+   */
+  advanceClock(ms: number): void;
+  /** The mirror's cache-freshness clock: real time plus every advanceClock. */
+  now(): number;
   close(): Promise<void>;
 }
 
@@ -82,7 +89,8 @@ export async function startMirror(input: Omit<ConfigInput, 'dataDir'> & { dataDi
       { file: 'test.yaml', formats: FORMATS, env: {}, cwd: dataDir },
     );
     const log = createLogger(opts.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent');
-    const app = await buildApp(config, { formats: FORMATS, log, env: {} });
+    const clock = new TestClock();
+    const app = await buildApp(config, { formats: FORMATS, log, env: {}, now: clock.now });
     let listening: { url: string; httpsUrl?: string };
     try {
       listening = await app.listen();
@@ -92,11 +100,21 @@ export async function startMirror(input: Omit<ConfigInput, 'dataDir'> & { dataDi
       if (pickPort && attempt < 5 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') continue;
       throw err;
     }
-    return running(app, listening, dataDir, config);
+    return running(app, listening, dataDir, config, clock);
   }
 }
 
-function running(app: App, { url, httpsUrl }: { url: string; httpsUrl?: string }, dataDir: string, config: Config): RunningMirror {
+/** Real time plus an offset that only grows, so time still passes between requests as it does in production. */
+class TestClock {
+  #offsetMs = 0;
+  readonly now = (): number => Date.now() + this.#offsetMs;
+  advance(ms: number): void {
+    if (!(ms >= 0)) throw new RangeError(`advanceClock takes a non-negative number of ms, not ${ms}`);
+    this.#offsetMs += ms;
+  }
+}
+
+function running(app: App, { url, httpsUrl }: { url: string; httpsUrl?: string }, dataDir: string, config: Config, clock: TestClock): RunningMirror {
   return {
     app,
     url,
@@ -104,6 +122,8 @@ function running(app: App, { url, httpsUrl }: { url: string; httpsUrl?: string }
     dataDir,
     config,
     get: (path, init) => fetch(`${url}${path}`, init),
+    advanceClock: (ms) => clock.advance(ms),
+    now: clock.now,
     close: () => app.close(),
   };
 }

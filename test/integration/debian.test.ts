@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { splitClearSigned } from '../../src/formats/debian/clearsigned.js';
 import { parseRelease } from '../../src/formats/debian/release-file.js';
 import { parseReleaseDate } from '../../src/formats/debian/release-date.js';
@@ -15,7 +14,9 @@ import { DebianFixture, gpgv, makeGpgKey, PDIFF_PATCH, sha256, type GpgKey, type
 import { startFixtureUpstream, type FixtureUpstream } from '../helpers/fixture-upstream.js';
 import { makeDataDir, removeDir, startMirror, type RunningMirror } from '../helpers/mirror-harness.js';
 
-const TTL_MS = 1000;
+// Entries expire only when a test advances the mirror's clock past this (mirror.advanceClock), never by
+// real time however loaded the machine: a warm request always finds the cold one's entry fresh.
+const TTL_MS = 60_000;
 const DAY = 86_400_000;
 
 describe('debian repository', () => {
@@ -161,13 +162,13 @@ describe('debian repository', () => {
   });
 
   test('after metadataTtl the InRelease is revalidated; index requests never revalidate', async () => {
-    await sleep(TTL_MS + 50);
+    mirror.advanceClock(TTL_MS + 1);
     upstream.resetCounts();
     const before = (await get('/deb/dists/stable/InRelease'));
     assert.equal(before.headers.get('x-cache'), 'REVALIDATED');
     assert.equal(upstream.requests('/debian/dists/stable/InRelease'), 1);
     assert.ok(upstream.log.at(-1)?.headers['if-none-match'], 'a conditional request');
-    await sleep(TTL_MS + 50);
+    mirror.advanceClock(TTL_MS + 1);
     assert.equal((await get('/deb/dists/stable/main/binary-amd64/Packages.gz')).status, 200);
     assert.equal(upstream.requests('/debian/dists/stable/InRelease'), 1, 'an index request does not move the generation');
   });
@@ -244,7 +245,7 @@ describe('debian repository', () => {
     const oldBytes = (await get('/deb/dists/stable/main/binary-amd64/Packages.xz')).body;
     await archive.addDeb({ name: 'extra', version: '1.0', pool: 'pool/main/e/extra' });
     await republish({ ...suites.stable!, fields: { Date: new Date(Date.now() + 2000).toUTCString() } });
-    await sleep(TTL_MS + 50);
+    mirror.advanceClock(TTL_MS + 1);
     upstream.resetCounts();
     const next = servedRelease((await get('/deb/dists/stable/InRelease')).body).release.entries.get('main/binary-amd64/Packages.xz')!;
     assert.notEqual(next.hashes.sha256, old.hashes.sha256);
@@ -269,7 +270,7 @@ describe('debian repository', () => {
     await archive.writeSuite({ ...suites['stable-updates']!, fields: { Date: new Date(Date.now() + 3000).toUTCString() } });
     // Only the new InRelease is out; the mirror behind it still has the old Packages.
     upstream.setFile('/debian/dists/stable-updates/InRelease', await archive.file('dists/stable-updates/InRelease'));
-    await sleep(TTL_MS + 50);
+    mirror.advanceClock(TTL_MS + 1);
     const res = await get('/deb/dists/stable-updates/InRelease');
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-countersign-stale'), 'companions-unavailable');
@@ -285,7 +286,7 @@ describe('debian repository', () => {
   test('an InRelease signed by a key the operator does not trust is refused; the previous generation is still served', async () => {
     const before = (await get('/deb/dists/stable/InRelease')).body;
     await republish({ ...suites.stable!, signWith: wrongKey, fields: { Date: new Date(Date.now() + 4000).toUTCString() } });
-    await sleep(TTL_MS + 50);
+    mirror.advanceClock(TTL_MS + 1);
     const res = await get('/deb/dists/stable/InRelease');
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-countersign-stale'), 'verification-failed');
@@ -306,10 +307,10 @@ describe('debian repository', () => {
     assert.equal(expired.status, 502);
     assert.match(JSON.parse(expired.body.toString()).error, /expired: Valid-Until .* is in the past/);
 
-    await sleep(TTL_MS + 50);
+    mirror.advanceClock(TTL_MS + 1);
     const current = (await get('/deb/dists/stable/InRelease')).body;
     await republish({ ...suites.stable!, fields: { Date: new Date(Date.now() - 30 * DAY).toUTCString() } });
-    await sleep(TTL_MS + 50);
+    mirror.advanceClock(TTL_MS + 1);
     const replay = await get('/deb/dists/stable/InRelease');
     assert.equal(replay.headers.get('x-countersign-stale'), 'verification-failed');
     assert.deepEqual(replay.body, current, 'an older Release is never served after a newer one');
@@ -317,22 +318,23 @@ describe('debian repository', () => {
   });
 
   test('validFor: the served Release is valid that long after the mirror last confirmed it', async () => {
-    const before = Date.now();
+    // The mirror confirms the Release by its own clock (advanced by the tests above), not real time.
+    const before = mirror.now();
     const { release } = servedRelease((await get('/long/dists/stable/InRelease')).body);
     assert.ok(release.date && release.validUntil);
     assert.ok(release.validUntil.getTime() >= Math.floor(before / 1000) * 1000 + 30 * DAY, release.fields.get('valid-until')?.value);
-    assert.ok(release.validUntil.getTime() <= Date.now() + 30 * DAY);
+    assert.ok(release.validUntil.getTime() <= mirror.now() + 30 * DAY);
     assert.equal(parseReleaseDate(release.fields.get('date')!.value)?.getTime(), release.date.getTime());
     const upstreamDate = parseReleaseDate(/^Date: (.*)$/m.exec((await archive.file('dists/stable/Release')).toString())![1]!)!;
     assert.ok(release.date.getTime() <= upstreamDate.getTime(), 'the Date stays the upstream\'s (or the mirror\'s clock, if earlier)');
   });
 
   test('upstream down: the cached generation is served stale, an uncached file is a clear 502', async () => {
-    await sleep(TTL_MS + 50);
+    mirror.advanceClock(TTL_MS + 1);
     assert.equal((await get('/deb/dists/stable/InRelease')).status, 200);
     await upstream.stop();
     try {
-      await sleep(TTL_MS + 50);
+      mirror.advanceClock(TTL_MS + 1);
       const res = await get('/deb/dists/stable/InRelease');
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('x-countersign-stale'), 'upstream-unavailable');
@@ -349,7 +351,7 @@ describe('debian repository', () => {
 
   test('upstream faults (reset, 5xx, truncation) leave the generation served; on an uncached file they are a clear 502', async () => {
     const current = (await get('/deb/dists/stable/InRelease')).body;
-    await sleep(TTL_MS + 50);
+    mirror.advanceClock(TTL_MS + 1);
     // (A truncated answer needs a changed file: the fixture answers our conditional request with 304 first.)
     for (const mode of ['reset', { status: 503 }, { status: 500 }] as const) {
       upstream.setMode('/debian/dists/stable/InRelease', mode);

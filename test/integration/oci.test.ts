@@ -11,13 +11,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AUTH_PASSWORD, AUTH_USER, startFixtureRegistry, type FixtureRegistry } from '../helpers/oci-fixture-registry.js';
 import { OciLayout } from '../helpers/oci-image.js';
 import { removeDir, startMirror, type RunningMirror } from '../helpers/mirror-harness.js';
 
-// Long enough that a loaded CI machine does not expire an entry between a cold and a warm request.
-const TTL_MS = 1500;
+// Entries expire only when a test advances the mirror's clock past this (mirror.advanceClock), never by
+// real time however loaded the machine: a warm request always finds the cold one's entry fresh.
+const TTL_MS = 60_000;
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
@@ -143,7 +143,7 @@ describe('oci repository', () => {
   test('tag revalidation: after metadataTtl the upstream is asked again and a moved tag is followed', async () => {
     const first = await manifest('hub', 'demo/app', 'v1');
     await first.arrayBuffer();
-    await sleep(TTL_MS + 100);
+    mirror.advanceClock(TTL_MS + 1);
     registry.resetCounts();
     const same = await manifest('hub', 'demo/app', 'v1');
     await same.arrayBuffer();
@@ -156,7 +156,7 @@ describe('oci repository', () => {
     // Re-tag v1 → the v2 manifest upstream.
     const v2bytes = Buffer.from(await (await fetch(`http://${registry.backendHost}/v2/demo/app/manifests/v2`, { headers: { accept: ALL_TYPES } })).arrayBuffer());
     assert.equal((await fetch(`http://${registry.backendHost}/v2/demo/app/manifests/v1`, { method: 'PUT', headers: { 'content-type': OCI_MANIFEST }, body: v2bytes })).status, 201);
-    await sleep(TTL_MS + 100);
+    mirror.advanceClock(TTL_MS + 1);
     registry.resetCounts();
     const after = await manifest('hub', 'demo/app', 'v1');
     assert.equal(after.headers.get('docker-content-digest'), `sha256:${sha256(v2bytes)}`);
@@ -167,7 +167,7 @@ describe('oci repository', () => {
   test('upstream down: the last tag → digest mapping is served stale; an uncached blob is a distribution error', async () => {
     const fresh = await manifest('hub', 'demo/app', 'v1');
     const digest = fresh.headers.get('docker-content-digest');
-    await sleep(TTL_MS + 100);
+    mirror.advanceClock(TTL_MS + 1);
     registry.setMode('down');
     try {
       const stale = await manifest('hub', 'demo/app', 'v1');

@@ -10,7 +10,6 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import * as openpgp from 'openpgp';
 import { startFixtureUpstream, type FixtureUpstream } from '../helpers/fixture-upstream.js';
 import { gpgVerify } from '../helpers/gpg.js';
@@ -18,8 +17,9 @@ import { makeDataDir, removeDir, startMirror, type RunningMirror } from '../help
 import { buildRpmRepo, gpgDetachSign, makeGpgKey, publishRpmRepo, unpublishRepodata, type BuiltRpmRepo, type GpgKey } from '../helpers/rpm-fixture.js';
 import { readRpmSignature } from '../helpers/rpm-inspect.js';
 
-// Long enough that a loaded CI machine does not expire an entry between a cold and a warm request.
-const TTL_MS = 1500;
+// Entries expire only when a test advances the mirror's clock past this (mirror.advanceClock), never by
+// real time however loaded the machine: a warm request always finds the cold one's entry fresh.
+const TTL_MS = 60_000;
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 describe('rpm repository', () => {
@@ -169,7 +169,7 @@ describe('rpm repository', () => {
   });
 
   test('after metadataTtl repomd.xml is revalidated (304) and nothing else is fetched', async () => {
-    await sleep(TTL_MS + 50);
+    mirror.advanceClock(TTL_MS + 1);
     upstream.resetCounts();
     const res = await mirror.get('/el/repodata/repomd.xml');
     assert.equal(res.status, 200);
@@ -192,7 +192,7 @@ describe('rpm repository', () => {
     unpublishRepodata(upstream, '/el', repo1);
     publishRpmRepo(upstream, '/el', repo2);
     upstream.setFile('/el/repodata/repomd.xml.asc', await gpgDetachSign(wrongKey, repo2.files.get('repodata/repomd.xml')!));
-    await sleep(TTL_MS + 50);
+    mirror.advanceClock(TTL_MS + 1);
     assert.deepEqual(await staleRepomd('verification-failed'), before);
     const { packages } = await assertConsistent('el');
     assert.equal(packages.size, 2);
@@ -202,7 +202,7 @@ describe('rpm repository', () => {
   test('tampered metadata in a new revision is refused and nothing of it is stored', async () => {
     upstream.setFile('/el/repodata/repomd.xml.asc', repo2.files.get('repodata/repomd.xml.asc')!);
     upstream.setMode(`/el/${primaryOf(repo2)}`, 'tamper');
-    await sleep(TTL_MS + 50);
+    mirror.advanceClock(TTL_MS + 1);
     await staleRepomd('companions-unavailable');
     assert.equal(mirror.app.store.index.getObject('el', primaryOf(repo2)), undefined);
     assert.equal((await assertConsistent('el')).packages.size, 2);
@@ -212,7 +212,7 @@ describe('rpm repository', () => {
   test('a tampered package in a new revision is refused, nothing is stored, the previous revision stays', async () => {
     const third = repo2.packagePaths.find((p) => p.includes('third-pkg'))!;
     upstream.setMode(`/el/${third}`, 'tamper');
-    await sleep(TTL_MS + 50);
+    mirror.advanceClock(TTL_MS + 1);
     await staleRepomd('companions-unavailable');
     assert.equal(mirror.app.store.index.getObject('el', third), undefined);
     assert.equal((await readdir(join(dataDir, 'blobs', 'tmp'))).length, 0);
@@ -224,7 +224,7 @@ describe('rpm repository', () => {
   });
 
   test('the new revision is served once it verifies, consistent from repomd.xml to every package', async () => {
-    await sleep(TTL_MS + 50);
+    mirror.advanceClock(TTL_MS + 1);
     const res = await mirror.get('/el/repodata/repomd.xml');
     assert.equal(res.headers.get('x-countersign-stale'), null);
     await res.arrayBuffer();
@@ -236,7 +236,7 @@ describe('rpm repository', () => {
   test('upstream down: the cached repository is served stale and whole', async () => {
     await upstream.stop();
     try {
-      await sleep(TTL_MS + 50);
+      mirror.advanceClock(TTL_MS + 1);
       await staleRepomd('upstream-unavailable');
       assert.equal((await assertConsistent('el')).packages.size, 3);
     } finally {

@@ -29,7 +29,7 @@ export const debianFormat: FormatAdapter<DebianTrust> = {
   trustSchema: debianTrustSchema,
   resolveAutoUpstream: aptConfiguredArchive,
 
-  async open({ repository, trust, verify, repositoryUrl, keys, readTrustFile }): Promise<FormatRepository> {
+  async open({ repository, trust, verify, repositoryUrl, keys, readTrustFile, now }): Promise<FormatRepository> {
     const files = trust.keyring === undefined ? [] : Array.isArray(trust.keyring) ? trust.keyring : [trust.keyring];
     if (verify === 'require' && files.length === 0) {
       throw new MirrorError('CONFIG_INVALID', `Repository "${repository}" has verify: require but no trust.keyring to verify the upstream Release with`, { repository });
@@ -40,8 +40,9 @@ export const debianFormat: FormatAdapter<DebianTrust> = {
     const validForMs = trust.validFor === undefined ? undefined : parseDuration(trust.validFor);
     // The view name carries what shapes the served Release besides the upstream bytes and the keys.
     // With validFor, the Release is signed anew each quarter of it, so Valid-Until keeps moving
-    // while the mirror keeps confirming the Release with the upstream.
-    const variant = (): string => (validForMs === undefined ? '' : `;valid-for=${validForMs};w=${Math.floor(Date.now() / (validForMs / 4))}`);
+    // while the mirror keeps confirming the Release with the upstream. The window reads the clock
+    // `checkedAt` (confirmedAt below) is stamped with, so the two move together.
+    const variant = (): string => (validForMs === undefined ? '' : `;valid-for=${validForMs};w=${Math.floor(now() / (validForMs / 4))}`);
     const generations = new Generations();
 
     const generation = (suite: string, input: IndexedInput) => generations.get(suite, input.sha256, input.bytes);
