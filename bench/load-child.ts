@@ -1,5 +1,6 @@
 /** Runs the load generator (bench/load.ts) in a child process, pinned to CPU 1 when taskset exists. */
 import { execFile, spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 
 export const hasTaskset = spawnSync('taskset', ['--version']).status === 0;
 
@@ -20,4 +21,9 @@ export function load(url: string, paths: string[], opts: { connections: number; 
 /** The target (this process) on CPU 0, the load generator on CPU 1. */
 export function pinSelf(): void {
   if (hasTaskset) spawnSync('taskset', ['-cp', '0', String(process.pid)]);
+}
+
+/** Every CPU for this process again (and the threads it starts from now on). */
+export function unpinSelf(): void {
+  if (hasTaskset) spawnSync('taskset', ['-acp', `0-${availableParallelism() - 1}`, String(process.pid)]);
 }
