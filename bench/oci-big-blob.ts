@@ -36,12 +36,13 @@ export async function ociBigBlob(): Promise<void> {
   const mirror = await startMirror({ repositories: [{ name: 'hub', format: 'oci', upstream: direct, maxObjectSize: '4GiB' }] });
   try {
     const path = `/v2/bench/big/blobs/${digest}`;
-    const baseline = await pull(`${direct}${path}`);
     // A cold mirror must also put every byte on disk: the same size written and fsynced where its blobs go.
     const disk = await writeAndSync(join(mirror.dataDir, 'bench-disk-baseline'), chunk, SIZE_MIB);
-    const idleRss = process.memoryUsage().rss;
+    execFileSync('sync');
+    const baseline = await pull(`${direct}${path}`);
+    const idleRss = process.memoryUsage.rss();
     let peakRss = idleRss;
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 20);
     const cold = await pull(`${mirror.url}/v2/hub/bench/big/blobs/${digest}`);
     clearInterval(sampler);
     const warm = await pull(`${mirror.url}/v2/hub/bench/big/blobs/${digest}`);

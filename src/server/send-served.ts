@@ -3,6 +3,7 @@
  * single byte ranges on stored blobs, HEAD without a body.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Served } from '../core/served.js';
 import type { MemoryCache } from '../store/memory-cache.js';
@@ -61,12 +62,37 @@ export async function sendServed(req: IncomingMessage, res: ServerResponse, serv
     await pipeline(blobs.open(served.sha256, range), res);
     return length;
   }
+  if (served.body) {
+    // Headers wait for the first bytes: a download refused before any arrived is still answered with its error.
+    const first = await firstBytes(served.body);
+    res.writeHead(200, { ...headers, 'content-length': served.size });
+    if (first) res.write(first);
+    await pipeline(served.body, res);
+    return served.size;
+  }
   res.writeHead(200, { ...headers, 'content-length': served.size });
   if (head) return res.end(), 0;
-  if (served.body) return await pipeline(served.body, res), served.size;
   if (served.bytes) return res.end(served.bytes), served.size;
   await pipeline(blobs.open(served.sha256), res);
   return served.size;
+}
+
+/** The first chunk of a stream (null if it ends empty), leaving the rest to be piped; rejects if it fails first. */
+async function firstBytes(body: Readable): Promise<Buffer | null> {
+  for (;;) {
+    const chunk = body.read() as Buffer | null;
+    if (chunk !== null) return chunk;
+    if (body.readableEnded) return null;
+    await new Promise<void>((resolve, reject) => {
+      const settle = (err?: Error): void => {
+        body.off('readable', onReady).off('end', onReady).off('error', settle);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onReady = (): void => settle();
+      body.once('readable', onReady).once('end', onReady).once('error', settle);
+    });
+  }
 }
 
 function matchesEtag(header: string | undefined, etag: string): boolean {

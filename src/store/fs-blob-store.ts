@@ -21,6 +21,11 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
  * syscall round trip per network chunk and cap a large layer at a few hundred MiB/s.
  */
 const IO_CHUNK = 1024 * 1024;
+/**
+ * Bytes of a download queued for the disk before the network is paused: enough that receiving
+ * and writing overlap instead of taking turns (1 GiB cold: ~6 s at 1 MiB, ~4.5 s at 8 MiB).
+ */
+const WRITE_BUFFER = 8 * IO_CHUNK;
 
 export function assertDigest(sha256: string): void {
   if (!SHA256_HEX.test(sha256)) throw new MirrorError('STORE_ERROR', `Invalid blob digest: "${sha256}"`);
@@ -141,7 +146,7 @@ class FsTempBlob implements TempBlob, GrowthSource {
   }
 
   static async create(path: string, target: (sha: string) => string): Promise<FsTempBlob> {
-    const stream = createWriteStream(path, { flags: 'wx', mode: 0o640, highWaterMark: IO_CHUNK });
+    const stream = createWriteStream(path, { flags: 'wx', mode: 0o640, highWaterMark: WRITE_BUFFER });
     await new Promise<void>((resolve, reject) => {
       stream.once('open', () => resolve());
       stream.once('error', reject);

@@ -12,6 +12,8 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 
 const CHUNK = 256 * 1024;
+/** How long a partial chunk waits for the rest before it is sent anyway. */
+const PARTIAL_WAIT_MS = 10;
 
 /** What the writer tells its readers. */
 export interface GrowthSource {
@@ -35,11 +37,26 @@ export function readGrowingFile(source: GrowthSource): Readable {
 
   const available = (): number => source.released ?? Math.max(0, source.flushed - 1);
 
-  /** Resolves when there is something new to do: bytes, release or failure. */
-  const changed = (): Promise<void> =>
-    new Promise((resolve) => {
-      waiting = resolve;
+  let partialWaited = false;
+
+  /** Resolves when there is something new to do (bytes, release or failure), or after `timeoutMs`. */
+  const changed = (timeoutMs?: number): { next: Promise<'change' | 'timeout'>; cancel(): void } => {
+    let timer: NodeJS.Timeout | undefined;
+    const next = new Promise<'change' | 'timeout'>((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        resolve('change');
+      };
+      waiting = wake;
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          if (waiting === wake) waiting = undefined;
+          resolve('timeout');
+        }, timeoutMs);
+      }
     });
+    return { next, cancel: () => clearTimeout(timer) };
+  };
 
   return new Readable({
     highWaterMark: CHUNK,
@@ -62,7 +79,10 @@ export function readGrowingFile(source: GrowthSource): Readable {
         for (;;) {
           if (source.failure) throw source.failure;
           const limit = available();
-          if (position < limit) {
+          // A follower usually keeps up with the writer: reading each small write as it lands would
+          // cost a thread-pool round trip per network chunk, so a partial chunk waits a moment for more.
+          if (position < limit && (limit - position >= CHUNK || source.released !== undefined || partialWaited)) {
+            partialWaited = false;
             const length = Math.min(CHUNK, limit - position);
             const buffer = Buffer.allocUnsafe(length);
             const { bytesRead } = await handle!.read(buffer, 0, length, position);
@@ -75,10 +95,14 @@ export function readGrowingFile(source: GrowthSource): Readable {
             this.push(null);
             return;
           }
-          const next = changed();
+          const partial = available() > position;
+          const wait = changed(partial ? PARTIAL_WAIT_MS : undefined);
           // Re-check after subscribing to the wake-up so a change in between is not missed.
-          if (source.failure || available() > position || source.released !== undefined) continue;
-          await next;
+          if (source.failure || available() - position >= CHUNK || source.released !== undefined) {
+            wait.cancel();
+            continue;
+          }
+          partialWaited = (await wait.next) === 'timeout';
         }
       } catch (err) {
         this.destroy(err as Error);

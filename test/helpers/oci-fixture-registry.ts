@@ -38,7 +38,7 @@ export interface FixtureRegistry {
   setMode(mode: RegistryMode): void;
   /** The anonymous front pages tags/list itself, at most `maxPage` tags a page (undefined: as the registry, unpaged). */
   pageTags(maxPage: number | undefined): void;
-  /** Blob GETs send all but their last KiB until the returned function is called. */
+  /** Blob GETs send all but their last KiB (tampered in tamper-blobs mode) until the returned function is called. */
   holdBlobTails(): () => void;
   /** Requests the anonymous front received whose path matches. */
   requests(match?: (path: string, method: string) => boolean): number;
@@ -109,6 +109,7 @@ export async function startFixtureRegistry(): Promise<FixtureRegistry> {
         upRes.on('data', (c: Buffer) => chunks.push(c));
         upRes.on('end', () => {
           const body = Buffer.concat(chunks);
+          if (tamper) flipMiddleByte(body);
           const cut = Math.max(0, body.length - 1024);
           res.writeHead(200, upRes.headers);
           res.write(body.subarray(0, cut));
@@ -125,7 +126,7 @@ export async function startFixtureRegistry(): Promise<FixtureRegistry> {
       upRes.on('data', (c: Buffer) => chunks.push(c));
       upRes.on('end', () => {
         const body = Buffer.concat(chunks);
-        if (body.length > 0) body.writeUInt8(body.readUInt8(body.length >> 1) ^ 0xff, body.length >> 1);
+        flipMiddleByte(body);
         res.writeHead(200, upRes.headers);
         res.end(body);
       });
@@ -234,4 +235,8 @@ export async function startFixtureRegistry(): Promise<FixtureRegistry> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+function flipMiddleByte(body: Buffer): void {
+  if (body.length > 0) body.writeUInt8(body.readUInt8(body.length >> 1) ^ 0xff, body.length >> 1);
 }
