@@ -104,20 +104,12 @@ export class UpstreamClient {
 
   /** GETs a small auxiliary file (signature, checksum list) into memory. */
   fetchSmall(path: string, maxBytes: number, options: { accept?: string } = {}): Promise<SmallResult> {
-    const headers: Record<string, string> = options.accept ? { accept: options.accept } : {};
-    return withRetries(this.#retryPolicy('GET', path), async () => {
-      const opened = await this.#open('GET', path, headers);
-      const { res, url } = opened;
-      if (ABSENT.has(res.statusCode)) {
-        await this.#finishExchange(opened, 'GET', 'absent');
-        return { kind: 'absent', status: res.statusCode };
-      }
-      if (res.statusCode !== 200) return this.#failStatus(opened, 'GET', path, url);
+    return this.#answered('GET', path, options, async (opened) => {
       const contentLength = this.#checkAnnouncedLength(opened, path, maxBytes);
       const sink = new MemorySink();
       await this.#receive(opened, path, { maxBytes, contentLength }, sink);
-      this.#log.report('GET', url, opened.started, 'fetched', 200);
-      const contentType = header(res.headers, 'content-type');
+      this.#log.report('GET', opened.url, opened.started, 'fetched', 200);
+      const contentType = header(opened.res.headers, 'content-type');
       return contentType === undefined ? { kind: 'fetched', bytes: sink.bytes() } : { kind: 'fetched', bytes: sink.bytes(), contentType };
     });
   }
@@ -128,17 +120,23 @@ export class UpstreamClient {
    * and HEADs do not count against their pull limits).
    */
   head(path: string, name: string, options: { accept?: string } = {}): Promise<HeadResult> {
-    const headers: Record<string, string> = options.accept ? { accept: options.accept } : {};
-    return withRetries(this.#retryPolicy('HEAD', path), async () => {
-      const opened = await this.#open('HEAD', path, headers);
-      const { res, url } = opened;
-      if (ABSENT.has(res.statusCode)) {
-        await this.#finishExchange(opened, 'HEAD', 'absent');
-        return { kind: 'absent', status: res.statusCode };
-      }
-      if (res.statusCode !== 200) return this.#failStatus(opened, 'HEAD', path, url);
+    return this.#answered('HEAD', path, options, async (opened) => {
       await this.#finishExchange(opened, 'HEAD', 'fetched');
-      return { kind: 'present', value: header(res.headers, name) };
+      return { kind: 'present', value: header(opened.res.headers, name) };
+    });
+  }
+
+  /** One request with retries: 200 goes to `onOk`, 404/410 is `absent`, anything else an error. */
+  #answered<T>(method: 'GET' | 'HEAD', path: string, options: { accept?: string }, onOk: (opened: Opened) => Promise<T>): Promise<T | { kind: 'absent'; status: number }> {
+    const headers: Record<string, string> = options.accept ? { accept: options.accept } : {};
+    return withRetries(this.#retryPolicy(method, path), async () => {
+      const opened = await this.#open(method, path, headers);
+      if (ABSENT.has(opened.res.statusCode)) {
+        await this.#finishExchange(opened, method, 'absent');
+        return { kind: 'absent', status: opened.res.statusCode };
+      }
+      if (opened.res.statusCode !== 200) return this.#failStatus(opened, method, path, opened.url);
+      return onOk(opened);
     });
   }
 
