@@ -39,6 +39,7 @@ export async function verifyObject(args: {
   if (!outcome.ok) return { ok: true, record: { status: 'unverified', by: [], at, mode, reason: outcome.reason }, companions: [] };
   const record: VerificationRecord = { status: 'verified', by: outcome.by, at, mode };
   if (outcome.rejected && outcome.rejected.length > 0) record.rejected = outcome.rejected;
+  if (outcome.upstreamSignature) record.upstreamSignature = outcome.upstreamSignature;
   return { ok: true, record, companions: outcome.companions ?? [] };
 }
 

@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import type { KeyStore, RsaHash } from '../keys/types.js';
-import type { Expectation, VerificationRecord, VerifyMode } from '../store/types.js';
+import type { Expectation, KeptSignature, VerificationRecord, VerifyMode } from '../store/types.js';
 import type { SmallResult } from '../upstream/types.js';
 
 /** An upstream object as a format names it. */
@@ -99,6 +99,8 @@ export type VerifyOutcome =
       by: string[];
       vouches?: VouchedDigest[];
       rejected?: RejectedItem[];
+      /** Recorded in the verification record (VerificationRecord.upstreamSignature). */
+      upstreamSignature?: KeptSignature;
       /**
        * Objects (usually listed in `vouches`) the core fetches and verifies before it commits this
        * revision: an index and the files clients use with it are served as a set. If one fails, the

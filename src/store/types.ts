@@ -61,6 +61,16 @@ export interface VerificationRecord {
   reason?: string;
   /** Parts of an index refused while the rest verified (e.g. versions with a bad signature). */
   rejected?: { item: string; reason: string }[];
+  /** The upstream's own signature that verified this object, stored beside it as an object of its own. */
+  upstreamSignature?: KeptSignature;
+}
+
+/** An upstream signature object kept with what it signs (OCI: the cosign `.sig` manifest). */
+export interface KeptSignature {
+  /** SHA-256 of the stored signature object. */
+  sha256: string;
+  /** The signatures in it that verified, by position (several signers may sign the same payload). */
+  verified: { index: number; sha256: string; keyId: string; identity: string }[];
 }
 
 export interface ObjectEntry {

@@ -147,10 +147,15 @@ describe('oci trust.cosignKeys: the upstream cosign signatures', () => {
       assert.equal(res.status, 200, `${ref}: ${await res.clone().text()}`);
       assert.equal(res.headers.get('docker-content-digest'), digest);
       assert.match(res.headers.get('x-countersign-verification') ?? '', /^verified; by=cosign:SHA256:/);
-      assert.match(res.headers.get('x-countersign-verification') ?? '', new RegExp(`=${registry.backendHost}/demo/signed`), 'the identity is recorded');
       const m = (await res.json()) as Manifest;
       for (const d of [m.config, ...m.layers]) assert.equal(`sha256:${sha256(await blob('req', 'demo/signed', d.digest))}`, d.digest);
     }
+    // The verification record names the upstream signature kept beside the manifest, and the identity it claims.
+    const kept = stored('req', `demo/signed/manifests/${digest}`)?.verification.upstreamSignature;
+    assert.ok(kept, 'the record names the upstream signature');
+    assert.ok(stored('req', `demo/signed/manifests/sha256:${kept.sha256}`), 'the upstream signature manifest is stored');
+    assert.deepEqual(kept.verified.map((l) => l.identity), [`${registry.backendHost}/demo/signed`]);
+    assert.match(kept.verified[0]!.keyId, /^SHA256:/);
   });
 
   test('require: an unsigned image is refused with a distribution error and nothing is stored', async () => {

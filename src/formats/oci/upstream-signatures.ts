@@ -23,13 +23,6 @@ const COSIGN_TYPE = 'cosign container image signature';
 const MAX_PAYLOAD_BYTES = 1024 * 1024;
 /** cosign appends a layer per signature; past this many the rest are not fetched (deterministically the first ones count). */
 const MAX_CHECKED_LAYERS = 64;
-/** A `by` entry naming the upstream signature manifest a verified manifest was signed in (read back by derive). */
-const SIGNATURE_BY = /^cosign-signature:sha256:([0-9a-f]{64})$/;
-/**
- * A `by` entry per verified layer: its position in the signature manifest (layers of several
- * signers may share one payload), its payload digest, then the identity it claims.
- */
-const LAYER_BY = /^cosign-layer:(\d+):sha256:([0-9a-f]{64})=/;
 
 export interface ManifestUnderCheck {
   /** The store path being verified (tag or digest). */
@@ -66,12 +59,9 @@ export async function verifyUpstreamSignature(ctx: VerifyContext, keys: readonly
     ];
     return {
       ok: true,
-      by: [
-        ...new Set(layers.map((l) => `cosign:${l.keyId}`)),
-        `cosign-signature:sha256:${signature.sha256}`,
-        ...layers.map((l) => `cosign-layer:${l.index}:sha256:${l.sha256}=${l.identity}`),
-      ],
+      by: [...new Set(layers.map((l) => `cosign:${l.keyId}`))],
       vouches: [...m.base, ...m.children, ...kept],
+      upstreamSignature: { sha256: signature.sha256, verified: layers.map(({ index, sha256, keyId, identity }) => ({ index, sha256, keyId, identity })) },
       // Stored with this revision, so the signature views made of it can still show the upstream's
       // signature once the upstream moves its `.sig` tag (cosign appends a layer: a new manifest).
       ...(m.keepSignature ? { companions: [refs.manifest(signature.sha256), ...layers.map((l) => refs.blob(l.sha256))] } : {}),
@@ -83,15 +73,8 @@ export async function verifyUpstreamSignature(ctx: VerifyContext, keys: readonly
 
 /** The verified upstream signature a manifest's record names, for the signature views (see derive). */
 export function recordedUpstreamSignature(record: VerificationRecord): { sha256: string; layers: ReadonlyMap<number, string> } | undefined {
-  if (record.status !== 'verified') return undefined;
-  const sha = record.by.map((b) => SIGNATURE_BY.exec(b)?.[1]).find((s) => s !== undefined);
-  if (!sha) return undefined;
-  const layers = new Map<number, string>();
-  for (const b of record.by) {
-    const m = LAYER_BY.exec(b);
-    if (m) layers.set(Number(m[1]), m[2]!);
-  }
-  return { sha256: sha, layers };
+  const kept = record.status === 'verified' ? record.upstreamSignature : undefined;
+  return kept && { sha256: kept.sha256, layers: new Map(kept.verified.map((l) => [l.index, l.sha256])) };
 }
 
 /** The verified layers (position → payload digest) of a stored upstream signature manifest, descriptors verbatim, in its order. */
