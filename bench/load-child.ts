@@ -1,6 +1,6 @@
 /** Runs the load generator (bench/load.ts) in a child process, pinned to CPU 1 when taskset exists. */
 import { execFile, spawnSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { cpus } from 'node:os';
 
 export const hasTaskset = spawnSync('taskset', ['--version']).status === 0;
 
@@ -23,7 +23,7 @@ export function pinSelf(): void {
   if (hasTaskset) spawnSync('taskset', ['-cp', '0', String(process.pid)]);
 }
 
-/** Every CPU for this process again (and the threads it starts from now on). */
+/** Every CPU for this process again (not availableParallelism(): it counts only the CPUs we are pinned to). */
 export function unpinSelf(): void {
-  if (hasTaskset) spawnSync('taskset', ['-acp', `0-${availableParallelism() - 1}`, String(process.pid)]);
+  if (hasTaskset) spawnSync('taskset', ['-acp', `0-${cpus().length - 1}`, String(process.pid)]);
 }
