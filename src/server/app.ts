@@ -167,6 +167,12 @@ async function route(app: App, byName: Map<string, MirrorRepository>, req: Incom
     const served = await repo.serve(rest.join('/'), serveRequest(req));
     bytes = await sendServed(req, res, served, app.store.blobs, app.store.hot);
   } catch (err) {
+    if (res.headersSent && (err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') {
+      // The client left while its body was being sent: normal for pulls that get cancelled, not a mirror failure.
+      app.log.info({ reqId, repo: repoName, url: req.url }, 'client closed the connection before the body was sent');
+      res.destroy();
+      return;
+    }
     const e = toMirrorError(err);
     if (e.status >= 500) app.log.error({ reqId, repo: repoName, code: e.code, err: e.message, cause: describeCause(e.cause) }, 'request failed');
     if (!distribution) sendError(res, e, head);

@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AUTH_PASSWORD, AUTH_USER, startFixtureRegistry, type FixtureRegistry } from '../helpers/oci-fixture-registry.js';
 import { OciLayout } from '../helpers/oci-image.js';
 import { removeDir, startMirror, type RunningMirror } from '../helpers/mirror-harness.js';
@@ -70,6 +71,7 @@ describe('oci repository', () => {
     await registry.push(layoutDir, 'blobby', 'demo/blobby');
     await registry.push(layoutDir, 'blobby', 'demo/streamed');
     await registry.push(layoutDir, 'blobby', 'demo/tampered');
+    await registry.push(layoutDir, 'blobby', 'demo/abandoned');
     await registry.push(layoutDir, 'v1', 'library/alpine');
     mirror = await startMirror({
       repositories: [
@@ -246,6 +248,31 @@ describe('oci repository', () => {
       release();
       registry.setMode('normal');
     }
+  });
+
+  test('a client that leaves mid-download does not stop it: the blob is stored and served from the store next', async () => {
+    const m = (await (await manifest('hub', 'demo/abandoned', 'blobby')).json()) as Manifest;
+    const layer = [...m.layers].sort((a, b) => b.size - a.size)[0]!;
+    const key = `demo/abandoned/blobs/${layer.digest}`;
+    registry.resetCounts();
+    const release = registry.holdBlobTails();
+    try {
+      const leaving = new AbortController();
+      const res = await mirror.get(`/v2/hub/${key}`, { signal: leaving.signal });
+      assert.equal(res.status, 200);
+      const { value } = await res.body!.getReader().read();
+      assert.ok(value && value.byteLength > 0);
+      leaving.abort();
+    } finally {
+      release();
+    }
+    // The flight goes on without its client: wait for it to store the verified blob.
+    for (let i = 0; i < 200 && !mirror.app.store.index.getObject('hub', key); i++) await sleep(25);
+    assert.equal(mirror.app.store.index.getObject('hub', key)?.sha256, layer.digest.slice('sha256:'.length));
+    const again = await mirror.get(`/v2/hub/${key}`);
+    assert.equal(again.headers.get('x-cache'), 'HIT');
+    assert.equal(`sha256:${sha256(Buffer.from(await again.arrayBuffer()))}`, layer.digest);
+    assert.equal(registry.requests((p) => p.includes(`/blobs/${layer.digest}`)), 1);
   });
 
   test('cold blob: clients take the bytes while they download; the store holds it only after the digest matched', async () => {
