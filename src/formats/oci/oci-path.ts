@@ -5,10 +5,9 @@
  * paths are attacker-controlled: names, tags and digests are checked against the spec's grammar.
  * https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pulling-manifests
  */
+import { NAME_COMPONENT, TAG } from './reference-grammar.js';
 import { parseTagsQuery, type TagsPage } from './tags-page.js';
 
-const NAME_COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const SHA256 = /^sha256:([0-9a-f]{64})$/;
 /** Store-path suffix naming the manifest types a tag was resolved for (see tagStorePath). */
 const ACCEPT_SUFFIX = /;accept=([a-z0-9.+/,-]+)$/;

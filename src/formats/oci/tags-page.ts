@@ -9,14 +9,13 @@
  * in one normalized form (pageQuery).
  */
 import type { Classified, ObjectRef } from '../types.js';
+import { TAG } from './reference-grammar.js';
 
 /** Larger requests are clamped (the spec lets a registry answer fewer tags with a Link, distribution 3 does the same). */
 export const MAX_PAGE_SIZE = 10_000;
 /** The view name prefix; the normalized page query follows after "?". */
 export const TAGS_PAGE_VIEW = 'tags-page';
 
-/** The tag grammar (as in oci-path.ts, which imports this file). */
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const COUNT = /^[0-9]{1,9}$/;
 
 export interface TagsPage {
