@@ -1,5 +1,5 @@
 /**
- * `countersign keys list|export|import|rotate`. Mutations take the data directory's lock, so
+ * `countersign keys list|export|import|rotate|revoke`. Mutations take the data directory's lock, so
  * they run while the mirror is stopped (a running mirror holds its keys in memory).
  */
 import { readFile } from 'node:fs/promises';
@@ -46,7 +46,9 @@ export function registerKeysCommands(program: Command, configFile: () => string)
       withKeys(configFile(), false, async (store) => {
         const list = store.list();
         if (opts.json) return void process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
-        for (const k of list) process.stdout.write(`${k.status.padEnd(8)} ${k.kind.padEnd(11)} ${k.algorithm.padEnd(16)} ${k.id}  ${k.downloadUrl}\n`);
+        for (const k of list) {
+          process.stdout.write(`${k.status.padEnd(8)} ${k.role.padEnd(10)} ${k.kind.padEnd(18)} ${k.algorithm.padEnd(16)} ${k.id}  ${k.downloadUrl ?? '(unpublished)'}\n`);
+        }
       }),
     );
 
@@ -82,6 +84,20 @@ export function registerKeysCommands(program: Command, configFile: () => string)
       withKeys(configFile(), true, async (store) => {
         const info = await store.rotate(kindArg(kind));
         process.stdout.write(`rotated ${info.kind}: new active key ${info.id}\n`);
+      }),
+    );
+
+  keys
+    .command('revoke')
+    .argument('<kind>', `one of ${KEY_KINDS.join(', ')}`)
+    .argument('[id]', 'the compromised key id (default: the active key, which is replaced first)')
+    .option('--reason <text>', 'why the key is revoked (published with the revocation)')
+    .description('withdraw a compromised key: it never signs again and is unpublished (OpenPGP: published revoked)')
+    .action(async (kind: string, id: string | undefined, opts: { reason?: string }) =>
+      withKeys(configFile(), true, async (store) => {
+        const info = await store.revoke(kindArg(kind), id, opts.reason);
+        const active = store.list().find((k) => k.kind === info.kind && k.status === 'active');
+        process.stdout.write(`revoked ${info.kind} ${info.id}; active key ${active?.id ?? '(none)'}\n`);
       }),
     );
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-/** `countersign` command line: serve, check-config, keys, verify-store. */
+/** `countersign` command line: serve, check-config, keys, trust, verify-store, warm. */
 import { Command } from 'commander';
 import { isMirrorError } from '../errors.js';
 import { checkConfig } from './check-config.js';
 import { configPath } from './config-path.js';
 import { registerKeysCommands } from './keys-command.js';
 import { serve } from './serve.js';
+import { registerTrustCommands } from './trust-command.js';
 import { verifyStoreCommand } from './verify-store-command.js';
 import { warm } from './warm.js';
 
@@ -46,6 +47,7 @@ program
   });
 
 registerKeysCommands(program, cfg);
+registerTrustCommands(program, cfg);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`countersign: ${isMirrorError(err) || err instanceof Error ? err.message : String(err)}\n`);

@@ -37,6 +37,11 @@ export const repositorySchema = z.strictObject({
   format: z.string().min(1),
   upstream: z.string().min(1),
   verify: z.enum(['require', 'warn', 'off']).default('require'),
+  /**
+   * Trust the configuration does not pin (npm's registry keys) is refused under `require`, unless
+   * `first-use`: what the upstream serves first is pinned into the data directory, a change refused.
+   */
+  anchor: z.enum(['pinned', 'first-use']).default('pinned'),
   trust: z.record(z.string(), z.unknown()).default({}),
   metadataTtl: duration.default(300_000),
   maxObjectSize: byteSize.optional(),

@@ -1,51 +1,33 @@
 /**
- * Signatures the mirror makes over bytes it serves. Each is derived once per (subject
- * digest, signing key), stored as a blob, logged, and kept hot in memory; rotation gives a
- * new key id and so a new view, while the old one stays valid for old clients.
+ * Signatures the mirror makes over bytes it serves (a raw file's `.asc`). Each is made through
+ * the signing ledger once per (subject digest, signing key, trust epoch), stored as a blob and
+ * kept hot; rotation gives a new key id and a trust change a new epoch, so a new signature, while
+ * old ones stay stored for nothing to serve.
  */
-import { isMirrorError, MirrorError } from '../errors.js';
-import type { SignatureScheme } from '../formats/types.js';
-import type { KeyStore } from '../keys/types.js';
-import type { Metrics } from '../observability/metrics.js';
+import type { SignatureScheme, VerificationRecord } from '../formats/types.js';
 import type { Store } from '../store/open-store.js';
 import { DerivedCache, type DerivedBytes } from './derived-blob.js';
+import type { RepositoryTrust, SigningLedger } from './signing-ledger.js';
 
 export class DerivedSignatures {
   readonly #store: Store;
-  readonly #keys: KeyStore;
-  readonly #metrics: Metrics;
+  readonly #ledger: SigningLedger;
   readonly #cache: DerivedCache;
 
-  constructor(store: Store, keys: KeyStore, metrics: Metrics) {
+  constructor(store: Store, ledger: SigningLedger) {
     this.#store = store;
-    this.#keys = keys;
-    this.#metrics = metrics;
+    this.#ledger = ledger;
     this.#cache = new DerivedCache(store);
   }
 
-  async get(repository: string, object: string, scheme: SignatureScheme, subject: string): Promise<DerivedBytes> {
-    const signer = this.#signer(scheme);
-    const key = { repository, kind: scheme, subject, keyId: signer.id };
-    const sign = async (): Promise<Buffer> => {
-      try {
-        return Buffer.from(await signer.sign(this.#store.blobs.open(subject)), 'utf8');
-      } catch (err) {
-        if (isMirrorError(err)) throw err;
-        throw new MirrorError('KEY_ERROR', `Signing ${object} failed: ${(err as Error).message}`, { repository, object }, { cause: err });
-      }
-    };
-    return this.#cache.get(key, sign, (saved) => {
-      this.#store.index.logSignature({ repository, object, subjectSha256: subject, keyId: signer.id, kind: scheme, signatureSha256: saved.sha256, at: Date.now() });
-      this.#metrics.signatures.inc({ repository, kind: scheme });
+  async get(trust: RepositoryTrust, record: VerificationRecord, object: string, scheme: 'openpgp-detached', subject: string): Promise<DerivedBytes> {
+    // The role is decided before the cache is consulted: a stored signature is served only while
+    // today's trust would still make it.
+    const role = this.#ledger.role(trust, record, object);
+    const key = { repository: trust.repository, kind: scheme, subject, keyId: this.#ledger.cacheKey(trust, role) };
+    return this.#cache.get(key, async () => {
+      const made = await this.#ledger.sign(trust, record, { scheme, object, data: this.#store.blobs.open(subject), subjectSha256: subject });
+      return made.signature;
     });
-  }
-
-  #signer(scheme: SignatureScheme): { id: string; sign(data: AsyncIterable<Uint8Array>): Promise<string> } {
-    switch (scheme) {
-      case 'openpgp-detached': {
-        const s = this.#keys.openpgpSigner();
-        return { id: s.id, sign: (data) => s.signDetached(data) };
-      }
-    }
   }
 }

@@ -6,7 +6,7 @@ import type { RepositoryConfig } from '../config/load-config.js';
 import { isMirrorError, MirrorError, redactUrl } from '../errors.js';
 import { createHash } from 'node:crypto';
 import { encodePath } from '../formats/encode-path.js';
-import type { Classified, FormatRepository, ObjectRef, PathPolicy, VerifyContext } from '../formats/types.js';
+import type { Classified, FirstUseResult, FormatRepository, ObjectRef, PathPolicy, VerifyContext } from '../formats/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/open-store.js';
@@ -18,7 +18,8 @@ import type { DerivedViews } from './derived-views.js';
 import { contentKey, loadDerived, type DerivedBytes } from './derived-blob.js';
 import { FollowedDownloads, type FollowedDownload } from './followed-downloads.js';
 import type { Served, StaleReason } from './served.js';
-import { verifyObject } from './verify-object.js';
+import type { RepositoryTrust } from './signing-ledger.js';
+import { currentExpectations, verifyObject, type BytesToVerify, type ObjectVerification } from './verify-object.js';
 
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 /** Failures after which a cached copy is better than an error. */
@@ -35,6 +36,8 @@ export interface MirrorRepositoryDeps {
   offline: boolean;
   /** The clock cache freshness is judged by (ms since epoch): Date.now, or one tests advance instead of sleeping. */
   now: () => number;
+  /** The repository's trust epoch today (trust-epoch.ts) and how it anchors unpinned trust. */
+  trust: { epoch: string; anchor: 'pinned' | 'first-use' };
 }
 
 export class MirrorRepository {
@@ -62,6 +65,11 @@ export class MirrorRepository {
     return this.#deps.pathPolicy;
   }
 
+  /** What this repository trusts today: everything served as verified was verified under it. */
+  get trust(): RepositoryTrust {
+    return { repository: this.name, mode: this.config.verify, epoch: this.#deps.trust.epoch };
+  }
+
   /** `follow`: the client can take a cold object while it downloads (a GET without Range). */
   async serve(path: string, request: ServeRequest = {}): Promise<Served> {
     const served = await this.#serveClassified(this.format.classify(path, request), path, request);
@@ -81,7 +89,8 @@ export class MirrorRepository {
         const subject = this.format.classify(c.of, request);
         if (subject.kind !== 'object') throw this.#notFound(path, `${c.of} is not an object this repository serves`);
         const obj = await this.fetchObject(subject);
-        const sig = await this.#deps.signatures.get(this.name, subject.path, c.scheme, obj.sha256);
+        if (!obj.verification) throw new MirrorError('INTERNAL', `${subject.path} was served without a verification record`, { repository: this.name, object: path });
+        const sig = await this.#deps.signatures.get(this.trust, obj.verification, subject.path, c.scheme, obj.sha256);
         return this.#bytes(sig, c.contentType, obj);
       }
       case 'indexed': {
@@ -89,7 +98,7 @@ export class MirrorRepository {
         // Blobs are content-addressed, so these are the bytes just served even if a flight replaced the entry since.
         const bytes = await this.#readBlob(idx.sha256);
         const inner = c.resolve({
-          path: c.index.path, sha256: idx.sha256, bytes, expectations: (p) => this.#deps.store.index.getExpectations(this.name, p),
+          path: c.index.path, sha256: idx.sha256, bytes, expectations: (p) => currentExpectations(this.#deps.store.index, this.trust, p),
         });
         if (inner.kind === 'indexed') throw new MirrorError('INTERNAL', `${path} resolves to another indexed object`, { repository: this.name, object: path });
         return this.#serveClassified(inner, path, request);
@@ -117,7 +126,7 @@ export class MirrorRepository {
     const entry = this.#deps.store.index.getObject(this.name, of.path);
     if (!entry || entry.sha256 !== from.sha256) throw new MirrorError('INTERNAL', `${of.path} changed while its view was made`, { repository: this.name, object: path });
     const made = await this.#deps.views.get({
-      repository: this.name, repositoryUrl: this.#repositoryUrl, mode: this.config.verify, format: this.format, view, entry,
+      trust: this.trust, repositoryUrl: this.#repositoryUrl, format: this.format, view, entry,
       derivedOf: async (ref, inner) => (await this.#view(ref, inner, ref.path)).made,
     });
     return { made, from };
@@ -128,9 +137,8 @@ export class MirrorRepository {
     const { path } = ref;
     const entry = this.#deps.store.index.getObject(this.name, path);
     if (entry && (await this.#blobPresent(entry))) {
-      const fresh = ref.pinned || !entry.mutable || this.#deps.now() - entry.checkedAt < this.config.metadataTtlMs;
-      if (fresh) return this.#served(entry, 'hit');
-      if (this.#deps.offline) return this.#served(entry, 'offline', 'offline');
+      if (this.#isCurrent(entry) && this.#isFresh(ref, entry)) return this.#served(entry, 'hit');
+      if (this.#deps.offline && this.#isCurrent(entry)) return this.#served(entry, 'offline', 'offline');
     } else if (this.#deps.offline) {
       this.#count('offline');
       throw new MirrorError('OFFLINE_MISS', `The mirror is offline and ${path} is not cached`, { repository: this.name, object: path });
@@ -155,7 +163,7 @@ export class MirrorRepository {
   /** Indexes that vouch for an object are verified before the object is fetched, so it has something to match. */
   async #fetchPrerequisites(ref: ObjectRef): Promise<void> {
     if (!ref.requires?.length || this.config.verify === 'off') return;
-    if (this.#deps.store.index.getExpectations(this.name, ref.path).length > 0) return;
+    if (currentExpectations(this.#deps.store.index, this.trust, ref.path).length > 0) return;
     for (const req of ref.requires) await this.fetchObject(req);
   }
 
@@ -163,12 +171,19 @@ export class MirrorRepository {
     const { path } = ref;
     const { index } = this.#deps.store;
     // Another flight may have finished between our lookup and this one starting.
-    const entry = index.getObject(this.name, path);
-    const fresh = entry && (!entry.mutable || ref.pinned || this.#deps.now() - entry.checkedAt < this.config.metadataTtlMs);
-    if (entry && fresh && (await this.#blobPresent(entry))) {
-      return this.#served(entry, 'hit');
+    const found = index.getObject(this.name, path);
+    let usable = found && (await this.#blobPresent(found)) ? found : undefined;
+    if (usable && this.#isCurrent(usable) && this.#isFresh(ref, usable)) return this.#served(usable, 'hit');
+    if (usable && !this.#isCurrent(usable)) {
+      // Verified under trust that is no longer configured: re-verify the stored bytes under today's
+      // (no refetch when the stored material allows it); what no longer verifies is not used at all.
+      usable = await this.#reestablish(ref, usable);
+      if (usable && (this.#deps.offline || this.#isFresh(ref, usable))) return this.#served(usable, 'revalidated');
     }
-    const usable = entry && (await this.#blobPresent(entry)) ? entry : undefined;
+    if (this.#deps.offline) {
+      if (usable) return this.#served(usable, 'offline', 'offline');
+      throw new MirrorError('OFFLINE_MISS', `The mirror is offline and ${path} does not verify under today's trust without the upstream`, { repository: this.name, object: path });
+    }
     try {
       return await this.#fetchAndVerify(ref, usable);
     } catch (err) {
@@ -202,10 +217,7 @@ export class MirrorRepository {
     const validators = entry ? { etag: entry.etag, lastModified: entry.lastModified } : undefined;
     if (entry && ref.revalidateByHead) {
       const head = await upstream.head(ref.upstreamPath ?? encodePath(path), ref.revalidateByHead, ref.accept ? { accept: ref.accept } : {});
-      if (head.kind === 'present' && head.value === `sha256:${entry.sha256}`) {
-        index.touchObject(this.name, path, this.#deps.now());
-        return this.#served(entry, 'revalidated');
-      }
+      if (head.kind === 'present' && head.value === `sha256:${entry.sha256}`) return this.#confirmed(ref, entry, {});
     }
     const request = {
       path: ref.upstreamPath ?? encodePath(path), validators, maxBytes: this.config.maxObjectSize,
@@ -222,8 +234,7 @@ export class MirrorRepository {
         throw new MirrorError('UPSTREAM_NOT_FOUND', `The upstream has no ${path} (HTTP ${result.status})`, { repository: this.name, object: path });
       case 'not-modified':
         if (!entry) throw new MirrorError('UPSTREAM_BAD_STATUS', `The upstream answered 304 to an unconditional request for ${path}`, { repository: this.name, object: path });
-        index.touchObject(this.name, path, this.#deps.now(), { etag: result.etag, lastModified: result.lastModified });
-        return this.#served(entry, 'revalidated');
+        return this.#confirmed(ref, entry, { etag: result.etag, lastModified: result.lastModified });
       case 'fetched':
         break;
       default:
@@ -233,19 +244,16 @@ export class MirrorRepository {
     try {
       const stat = await temp.finish();
       if (entry && entry.sha256 === stat.sha256) {
-        // The upstream sent the bytes we hold (it ignored our validators): nothing to verify again.
-        index.touchObject(this.name, path, this.#deps.now(), { etag: result.etag, lastModified: result.lastModified });
-        return this.#served(entry, 'revalidated');
+        // The upstream sent the bytes we hold (it ignored our validators).
+        return await this.#confirmed(ref, entry, { etag: result.etag, lastModified: result.lastModified });
       }
-      const verification = await verifyObject({
-        repository: this.name, path, mode: this.config.verify, format: this.format, ctx: this.#verifyContext(), temp, stat, index,
-      });
+      const verification = await this.#verify(path, { sha256: stat.sha256, size: stat.size, read: () => temp.read() });
       if (!verification.ok) {
         this.#deps.metrics.verificationFailures.inc({ repository: this.name, code: verification.code });
         this.#log.error({ code: verification.code, object: path, upstream: redactUrl(result.url), sha256: stat.sha256 }, verification.reason);
         if (entry) {
           this.#log.warn({ object: path, sha256: entry.sha256 }, 'serving the previously verified copy');
-          return this.#served(entry, 'stale', 'verification-failed');
+          return this.#served(entry, 'stale', verification.code === 'ROLLBACK' ? 'rollback' : 'verification-failed');
         }
         throw new MirrorError(verification.code, `Refused ${path}: ${verification.reason}`, { repository: this.name, object: path, upstream: redactUrl(result.url) });
       }
@@ -286,16 +294,105 @@ export class MirrorRepository {
     }
   }
 
+  /**
+   * The upstream confirmed the stored bytes (304, an unchanged digest, identical bytes): their
+   * verification is run again, since time alone can end it (Valid-Until, key expiry), and only
+   * then is the confirmation recorded.
+   */
+  async #confirmed(ref: ObjectRef, entry: ObjectEntry, validators: { etag?: string; lastModified?: string }): Promise<Served> {
+    const again = await this.#verify(ref.path, this.#storedBytes(entry), entry.verification.revision);
+    if (!again.ok) {
+      this.#refusedStored(entry, again);
+      throw new MirrorError(again.code, `Refused ${ref.path}: ${again.reason}`, { repository: this.name, object: ref.path });
+    }
+    const confirmed: ObjectEntry = {
+      ...entry, verification: again.record, checkedAt: this.#deps.now(),
+      ...(validators.etag ? { etag: validators.etag } : {}), ...(validators.lastModified ? { lastModified: validators.lastModified } : {}),
+    };
+    this.#deps.store.index.putObject(confirmed);
+    return this.#served(confirmed, 'revalidated');
+  }
+
+  /**
+   * Re-verifies a stored object under today's trust epoch (after a mode, trust or upstream change)
+   * and records the new verification; `undefined` when it no longer verifies, or when the files
+   * served with it (companions) cannot be re-established.
+   */
+  async #reestablish(ref: ObjectRef, entry: ObjectEntry): Promise<ObjectEntry | undefined> {
+    let again: ObjectVerification;
+    try {
+      again = await this.#verify(ref.path, this.#storedBytes(entry), entry.verification.revision);
+      if (again.ok) for (const companion of again.companions) await this.fetchObject(companion);
+    } catch (err) {
+      const reason = isMirrorError(err) ? `${err.code}: ${err.message}` : String(err);
+      this.#log.warn({ object: ref.path, sha256: entry.sha256, err: reason }, 'the stored copy could not be re-verified under today\'s trust');
+      return undefined;
+    }
+    if (!again.ok) {
+      this.#refusedStored(entry, again);
+      return undefined;
+    }
+    const updated: ObjectEntry = { ...entry, verification: again.record };
+    this.#deps.store.index.putObject(updated);
+    this.#log.info({ object: ref.path, sha256: entry.sha256, status: again.record.status }, 're-verified the stored copy under today\'s trust');
+    return updated;
+  }
+
+  #refusedStored(entry: ObjectEntry, refusal: { code: string; reason: string }): void {
+    this.#deps.metrics.verificationFailures.inc({ repository: this.name, code: refusal.code });
+    this.#log.error({ code: refusal.code, object: entry.path, sha256: entry.sha256 }, `the stored copy no longer verifies: ${refusal.reason}`);
+  }
+
+  #verify(path: string, object: BytesToVerify, served?: ObjectEntry['verification']['revision']): Promise<ObjectVerification> {
+    const stored = served ?? this.#deps.store.index.getObject(this.name, path)?.verification.revision;
+    return verifyObject({
+      trust: this.trust, path, format: this.format, ctx: this.#verifyContext(), object, index: this.#deps.store.index,
+      ...(stored ? { served: stored } : {}),
+    });
+  }
+
+  #storedBytes(entry: ObjectEntry): BytesToVerify {
+    return { sha256: entry.sha256, size: entry.size, read: () => this.#deps.store.blobs.open(entry.sha256) };
+  }
+
+  #isCurrent(entry: ObjectEntry): boolean {
+    return entry.verification.epoch === this.#deps.trust.epoch;
+  }
+
+  #isFresh(ref: ObjectRef, entry: ObjectEntry): boolean {
+    return ref.pinned === true || !entry.mutable || this.#deps.now() - entry.checkedAt < this.config.metadataTtlMs;
+  }
+
   #verifyContext(): VerifyContext {
+    const { index } = this.#deps.store;
     return {
       repository: this.name,
       mode: this.config.verify,
+      anchor: this.#deps.trust.anchor,
+      firstUse: (name, material) => this.#firstUse(name, material),
       fetchAuxiliary: (auxPath, maxBytes, options) => this.#requireUpstream(auxPath).fetchSmall(auxPath, maxBytes, options),
-      expectations: (p) => this.#deps.store.index.getExpectations(this.name, p),
+      // Only digests a verified index vouched for under today's trust make bytes verified.
+      expectations: (p) => currentExpectations(index, this.trust, p).filter((e) => e.verified),
       stored: (p) => {
         const e = this.#deps.store.index.getObject(this.name, p);
         return e ? { sha256: e.sha256, size: e.size, readAll: () => this.#readBlob(e.sha256) } : undefined;
       },
+    };
+  }
+
+  #firstUse(name: string, material: Buffer): FirstUseResult {
+    if (this.#deps.trust.anchor !== 'first-use') return { ok: false, reason: `repository ${this.name} does not trust on first use (anchor: first-use)` };
+    const sha256 = createHash('sha256').update(material).digest('hex');
+    const now = this.#deps.now();
+    const pin = this.#deps.store.index.pinFirstUse(this.name, name, sha256, now);
+    if (pin.sha256 === sha256) {
+      if (pin.pinnedAt === now) this.#log.warn({ pin: name, sha256 }, 'pinned trust material on first use');
+      return { ok: true, pinnedAt: pin.pinnedAt, firstSeen: pin.pinnedAt === now };
+    }
+    return {
+      ok: false,
+      reason: `${name} changed since it was pinned on first use (${new Date(pin.pinnedAt).toISOString()}: sha256 ${pin.sha256}, now ${sha256}); `
+        + `if the change is expected, stop the mirror and run: countersign trust accept ${this.name} ${name}`,
     };
   }
 

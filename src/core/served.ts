@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { VerificationRecord } from '../store/types.js';
 
 export type CacheResult = 'hit' | 'miss' | 'revalidated' | 'stale' | 'offline';
-export type StaleReason = 'upstream-unavailable' | 'verification-failed' | 'companions-unavailable' | 'offline';
+export type StaleReason = 'upstream-unavailable' | 'verification-failed' | 'rollback' | 'companions-unavailable' | 'offline';
 
 /** What the core hands the server to send: a stored blob, or bytes already in memory. */
 export interface Served {

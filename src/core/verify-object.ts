@@ -1,69 +1,97 @@
 /**
- * The trust chain, once for every format: the format checks the upstream's signature and
- * names the digests the verified bytes vouch for; the core records those and checks every
- * fetched object against what was vouched for it.
+ * The trust chain, once for every format. The core first checks the bytes against every digest
+ * a verified index vouched for them under today's trust (before any format parser sees them),
+ * then the format checks the upstream's signature and names the digests the verified bytes
+ * vouch for in turn; the core records those with the trust epoch, refuses a revision older than
+ * the one it serves, and returns the record the signing ledger will judge.
  */
 import { createHash } from 'node:crypto';
-import type { DigestAlgorithm, FormatRepository, ObjectRef, VerifyContext, VouchedDigest } from '../formats/types.js';
-import type { BlobStat, Expectation, IndexStore, TempBlob, VerificationRecord, VerifyMode } from '../store/types.js';
+import type { Readable } from 'node:stream';
+import type { DigestAlgorithm, FormatRepository, ObjectRef, Revision, VerifyContext, VouchedDigest } from '../formats/types.js';
+import type { Expectation, IndexStore, VerificationRecord } from '../store/types.js';
+import type { RepositoryTrust } from './signing-ledger.js';
 
 export type ObjectVerification =
   | { ok: true; record: VerificationRecord; companions: ObjectRef[] }
-  | { ok: false; code: 'VERIFICATION_FAILED' | 'DIGEST_MISMATCH'; reason: string };
+  | { ok: false; code: 'VERIFICATION_FAILED' | 'DIGEST_MISMATCH' | 'TRUST_CHANGED' | 'ROLLBACK'; reason: string };
+
+/** Bytes to verify: a download not yet committed, or a stored blob being re-verified. */
+export interface BytesToVerify {
+  sha256: string;
+  size: number;
+  read(): Readable;
+}
 
 export async function verifyObject(args: {
-  repository: string;
+  trust: RepositoryTrust;
   path: string;
-  mode: VerifyMode;
   format: FormatRepository;
   ctx: VerifyContext;
-  temp: TempBlob;
-  stat: BlobStat;
+  object: BytesToVerify;
   index: IndexStore;
+  /** The revision served now, if any: an older one is refused (rollback). */
+  served?: Revision;
 }): Promise<ObjectVerification> {
-  const { repository, path, mode, stat, index, temp } = args;
+  const { trust, path, object, index } = args;
+  const { repository, mode, epoch } = trust;
   const at = Date.now();
-  if (mode === 'off') return { ok: true, record: { status: 'unverified', by: [], at, mode, reason: 'verify: off' }, companions: [] };
+  if (mode === 'off') return { ok: true, record: { status: 'unverified', by: [], at, mode, epoch, anchor: 'none', reason: 'verify: off' }, companions: [] };
 
-  const readAll = (): Promise<Buffer> => streamToBuffer(temp.read());
-  const outcome = await args.format.verify(args.ctx, { path, sha256: stat.sha256, size: stat.size, read: () => temp.read(), readAll });
+  // Digests first: no format parses bytes an index already says are wrong.
+  const vouched = currentExpectations(index, trust, path);
+  const before = await findMismatch(vouched, object);
+  if (before) return { ok: false, code: 'DIGEST_MISMATCH', reason: before };
+
+  const outcome = await args.format.verify(args.ctx, { path, sha256: object.sha256, size: object.size, read: () => object.read(), readAll: () => streamToBuffer(object.read()) });
   const vouches = outcome.vouches ?? [];
+  // An object's vouch for itself (a checksum file beside it) holds for this fetch only.
   const own: Expectation[] = vouches.filter((v) => v.path === path).map((v) => ({ ...v, repository, source: 'self' }));
-  const mismatch = await findMismatch([...index.getExpectations(repository, path), ...own], stat, temp);
+  const mismatch = await findMismatch(own, object);
   if (mismatch) return { ok: false, code: 'DIGEST_MISMATCH', reason: mismatch };
   if (!outcome.ok && mode === 'require') return { ok: false, code: outcome.code, reason: outcome.reason };
+  if (outcome.ok && outcome.revision && args.served && outcome.revision.value < args.served.value) {
+    return { ok: false, code: 'ROLLBACK', reason: `the upstream sent ${outcome.revision.label}, older than the served ${args.served.label}` };
+  }
 
-  // Verified bytes vouch for others (under warn, unverified ones too: a digest check beats none);
-  // an object's vouch for itself holds for this fetch only.
-  if (outcome.ok || mode === 'warn') recordVouches(index, repository, path, vouches.filter((v) => v.path !== path));
-  if (!outcome.ok) return { ok: true, record: { status: 'unverified', by: [], at, mode, reason: outcome.reason }, companions: [] };
-  const record: VerificationRecord = { status: 'verified', by: outcome.by, at, mode };
+  // Verified bytes vouch for others; under warn unverified ones too, marked so (a digest check beats none).
+  const others = vouches.filter((v) => v.path !== path);
+  if (outcome.ok || mode === 'warn') recordVouches(index, trust, path, others, outcome.ok);
+  if (!outcome.ok) return { ok: true, record: { status: 'unverified', by: [], at, mode, epoch, anchor: 'none', reason: outcome.reason }, companions: [] };
+  const record: VerificationRecord = { status: 'verified', by: outcome.by, at, mode, epoch, anchor: outcome.anchor ?? 'pinned' };
   if (outcome.rejected && outcome.rejected.length > 0) record.rejected = outcome.rejected;
   if (outcome.upstreamSignature) record.upstreamSignature = outcome.upstreamSignature;
+  if (outcome.revision) record.revision = outcome.revision;
   return { ok: true, record, companions: outcome.companions ?? [] };
 }
 
-async function findMismatch(expected: Expectation[], stat: BlobStat, temp: TempBlob): Promise<string | undefined> {
+/** Expectations for a path recorded under today's trust epoch (verified or not). */
+export function currentExpectations(index: IndexStore, trust: RepositoryTrust, path: string): Expectation[] {
+  return index.getExpectations(trust.repository, path).filter((e) => e.epoch === trust.epoch);
+}
+
+async function findMismatch(expected: Expectation[], object: BytesToVerify): Promise<string | undefined> {
   if (expected.length === 0) return undefined;
-  const digests = new Map<DigestAlgorithm, string>([['sha256', stat.sha256]]);
+  const digests = new Map<DigestAlgorithm, string>([['sha256', object.sha256]]);
   const others = [...new Set(expected.map((e) => e.algorithm))].filter((a) => !digests.has(a));
   if (others.length > 0) {
     const hashes = others.map((a) => [a, createHash(a)] as const);
-    for await (const chunk of temp.read()) for (const [, h] of hashes) h.update(chunk as Buffer);
+    for await (const chunk of object.read()) for (const [, h] of hashes) h.update(chunk as Buffer);
     for (const [a, h] of hashes) digests.set(a, h.digest('hex'));
   }
   for (const e of expected) {
     const actual = digests.get(e.algorithm);
-    if (actual !== e.digest.toLowerCase() || (e.size !== undefined && e.size !== stat.size)) {
-      return `${e.algorithm} ${actual} (${stat.size} bytes) does not match ${e.digest}${e.size === undefined ? '' : ` (${e.size} bytes)`} vouched for by ${e.source}`;
+    if (actual !== e.digest.toLowerCase() || (e.size !== undefined && e.size !== object.size)) {
+      return `${e.algorithm} ${actual} (${object.size} bytes) does not match ${e.digest}${e.size === undefined ? '' : ` (${e.size} bytes)`} vouched for by ${e.source}`;
     }
   }
   return undefined;
 }
 
-function recordVouches(index: IndexStore, repository: string, source: string, vouches: VouchedDigest[]): void {
+function recordVouches(index: IndexStore, trust: RepositoryTrust, source: string, vouches: VouchedDigest[], verified: boolean): void {
   if (vouches.length === 0) return;
-  index.putExpectations(vouches.map((v) => ({ repository, path: v.path, algorithm: v.algorithm, digest: v.digest, size: v.size, source })));
+  index.putExpectations(vouches.map((v) => ({
+    repository: trust.repository, path: v.path, algorithm: v.algorithm, digest: v.digest, size: v.size, source, epoch: trust.epoch, verified,
+  })));
 }
 
 async function streamToBuffer(stream: AsyncIterable<unknown>): Promise<Buffer> {
@@ -71,4 +99,3 @@ async function streamToBuffer(stream: AsyncIterable<unknown>): Promise<Buffer> {
   for await (const c of stream) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
 }
-

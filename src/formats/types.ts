@@ -5,9 +5,10 @@
  */
 import type { Readable } from 'node:stream';
 import type { z } from 'zod';
-import type { KeyStore, RsaHash } from '../keys/types.js';
-import type { Expectation, KeptSignature, VerificationRecord, VerifyMode } from '../store/types.js';
-import type { SmallResult } from '../upstream/types.js';
+import type { KeyStore } from '../keys/types.js';
+import type { DigestAlgorithm, Expectation, KeptSignature, Revision, SmallResult, TrustAnchor, VerificationRecord, VerifyMode } from './verification.js';
+
+export type * from './verification.js';
 
 /** An upstream object as a format names it. */
 export interface ObjectRef {
@@ -59,7 +60,7 @@ export type Classified =
   /** A view the format derives from a verified upstream object (rewritten, re-signed), made once per revision. */
   | { kind: 'view'; of: ObjectRef; view: string; contentType: string }
   /** A signature the mirror makes over the served bytes of another object. */
-  | { kind: 'signature'; scheme: SignatureScheme; of: string; contentType: string }
+  | { kind: 'signature'; scheme: 'openpgp-detached'; of: string; contentType: string }
   /** Bytes the format makes from the mirror's own state (e.g. its public keys). */
   | { kind: 'generated'; contentType: string; generate(): Buffer }
   /**
@@ -74,9 +75,43 @@ export type Classified =
   | { kind: 'content'; sha256: string; contentType(bytes: Buffer): string; otherwise: Classified }
   | { kind: 'not-found'; reason: string };
 
-export type SignatureScheme = 'openpgp-detached';
+/**
+ * Every kind of signature the mirror makes, each by the org key of the role the signing ledger
+ * picks (primary for verified bytes, unverified otherwise):
+ * - `openpgp-detached`: armored detached signature over the bytes (`.asc`, Release.gpg, repomd.xml.asc);
+ * - `openpgp-cleartext`: a cleartext-signed text (InRelease);
+ * - `openpgp-binary`: binary detached signature packet that depends on the key and bytes alone
+ *   (dated at the key's creation, no salt notation), for signatures embedded in artifacts whose
+ *   digests other indexes list (RPM header signatures);
+ * - `ecdsa`: DER ECDSA with SHA-256 over the bytes (npm, cosign), made once per key and message;
+ * - `rsa-sha1` / `rsa-sha256` / `rsa-sha512`: RSASSA-PKCS1-v1_5 (Alpine).
+ */
+export type SignatureScheme = 'openpgp-detached' | 'openpgp-cleartext' | 'openpgp-binary' | 'ecdsa' | 'rsa-sha1' | 'rsa-sha256' | 'rsa-sha512';
 
-export type DigestAlgorithm = 'sha256' | 'sha384' | 'sha512' | 'sha1';
+/** What a format asks the signing ledger to sign, always on behalf of the object being derived. */
+export interface SignRequest {
+  scheme: SignatureScheme;
+  /** Names what is signed, for the signature log: a path, or e.g. `name@version`. */
+  object: string;
+  /** The bytes (or text, UTF-8) to sign. */
+  data: Buffer | string;
+  /**
+   * The part of the derived object this signature vouches for, when its verification refused some
+   * parts (VerificationRecord.rejected, e.g. one npm version): a refused part is never signed by
+   * the primary key.
+   */
+  item?: string;
+}
+
+/** A signature the ledger made. `role` says which org key signed: `primary` means verified. */
+export interface MadeSignature {
+  keyId: string;
+  role: 'primary' | 'unverified';
+  /** Armored text for `openpgp-detached`/`openpgp-cleartext` (as UTF-8 bytes), raw bytes otherwise. */
+  signature: Buffer;
+  /** RSA: the key file name clients look the key up by (Alpine `<name>.rsa.pub`). */
+  keyFileName?: string;
+}
 
 /** A digest the verified bytes vouch for (e.g. a file listed in a signed index). */
 export interface VouchedDigest {
@@ -102,13 +137,20 @@ export type VerifyOutcome =
       /** Recorded in the verification record (VerificationRecord.upstreamSignature). */
       upstreamSignature?: KeptSignature;
       /**
+       * The index revision these bytes are (its Date, revision counter, modification time): the core
+       * refuses a revision older than the one it serves (rollback) and keeps the newer one served.
+       */
+      revision?: Revision;
+      /** The anchor of the trust that vouched; default: `pinned` (trust from the configuration). */
+      anchor?: TrustAnchor;
+      /**
        * Objects (usually listed in `vouches`) the core fetches and verifies before it commits this
        * revision: an index and the files clients use with it are served as a set. If one fails, the
        * previous revision stays served.
        */
       companions?: ObjectRef[];
     }
-  | { ok: false; code: 'VERIFICATION_FAILED' | 'DIGEST_MISMATCH'; reason: string; vouches?: VouchedDigest[] };
+  | { ok: false; code: 'VERIFICATION_FAILED' | 'DIGEST_MISMATCH' | 'TRUST_CHANGED'; reason: string; vouches?: VouchedDigest[] };
 
 export interface UpstreamObject {
   path: string;
@@ -122,6 +164,14 @@ export interface UpstreamObject {
 export interface VerifyContext {
   repository: string;
   mode: VerifyMode;
+  /** How the repository anchors trust it cannot take from the configuration (see firstUse). */
+  anchor: 'pinned' | 'first-use';
+  /**
+   * Trust on first use (`anchor: first-use` only): the first `material` seen under `name` (e.g. the
+   * upstream's signing keys) is pinned in the data directory; later calls say whether `material` is
+   * still what was pinned. A change is refused until the operator accepts it (`countersign trust accept`).
+   */
+  firstUse(name: string, material: Buffer): FirstUseResult;
   /**
    * Fetches a small auxiliary upstream file (signature, checksum, keys) into memory, uncached. `path`
    * is URL-encoded. `accept` is sent as the Accept header (registries answer OCI manifests only to it).
@@ -132,6 +182,10 @@ export interface VerifyContext {
   /** The verified revision the store holds for a path now (before this fetch is committed), if any. */
   stored(path: string): StoredObject | undefined;
 }
+
+export type FirstUseResult =
+  | { ok: true; pinnedAt: number; firstSeen: boolean }
+  | { ok: false; reason: string };
 
 export interface StoredObject {
   sha256: string;
@@ -154,28 +208,16 @@ export interface DeriveContext {
   /** `publicUrl` + "/" + repository name: where clients reach this repository. */
   repositoryUrl: string;
   /**
-   * Signs `message` with the active org ECDSA key (DER, SHA-256), or returns the signature made
-   * for the same message and key before. Every new signature is logged.
+   * The one signing path (the signing ledger): signs with the org key of the role this object's
+   * verification earns under today's trust (primary when verified, the separately published
+   * unverified key under warn/off), refuses otherwise, and logs and counts every signature.
    */
-  ecdsaSignCached(object: string, message: string): { keyId: string; signature: Buffer };
-  /**
-   * Signs with the active org OpenPGP key: an armored detached signature over `data`, or a cleartext
-   * signed message of `data` (text). Every signature is logged.
-   */
-  openpgpSign(object: string, kind: 'detached' | 'cleartext', data: string | Buffer): Promise<{ keyId: string; signature: string }>;
-  /**
-   * A binary detached signature packet by the active org OpenPGP key that depends on the key and
-   * the bytes alone (see OpenPgpSigner.signDetachedBinary `deterministic`), for signatures embedded
-   * in artifacts whose digests other indexes list (RPM header signatures). Logged like any other.
-   */
-  openpgpSignBinary(object: string, data: Buffer): Promise<{ keyId: string; signature: Buffer }>;
+  sign(request: SignRequest): Promise<MadeSignature>;
   /**
    * The view `view` of another object, fetched and verified through the core and derived once like
    * any other view: for views built on other views (RPM metadata listing re-signed packages).
    */
   derivedOf(ref: ObjectRef, view: string): Promise<{ sha256: string; bytes: Buffer }>;
-  /** RSASSA-PKCS1-v1_5 by the active org RSA key (Alpine), with the key file name apk looks it up by. Logged. */
-  rsaSign(object: string, data: Buffer, hash: RsaHash): { keyId: string; fileName: string; signature: Buffer };
   /**
    * Publishes bytes the view refers to by digest (served through a `content` classification),
    * stored content-addressed for this repository; returns their SHA-256. Optional so test doubles
@@ -224,8 +266,10 @@ export interface FormatOpenOptions<TTrust> {
   repositoryUrl: string;
   /** The resolved upstream base URL (may carry credentials: never log or serve it). */
   upstream?: string;
-  /** Public keys and signers of the organisation (never private bytes). */
-  keys: KeyStore;
+  /** How trust the configuration does not pin is anchored (`anchor` in the repository config). */
+  anchor: 'pinned' | 'first-use';
+  /** Public keys of the organisation (signing goes through DeriveContext.sign). */
+  keys: OrgPublicKeys;
   /** Reads a trust file (keyring, certificate) the operator named in the config. */
   readTrustFile(path: string): Promise<Buffer>;
   /** Names of the files in a trust directory the operator named (Alpine: /etc/apk/keys). */
@@ -236,6 +280,9 @@ export interface FormatOpenOptions<TTrust> {
    */
   now(): number;
 }
+
+/** What formats see of the key store: public material only, no signers. */
+export type OrgPublicKeys = Pick<KeyStore, 'list' | 'exportPublic' | 'openpgpPublicArmored' | 'cosignPublicPem' | 'rsaPublic'>;
 
 export interface AutoUpstream<TTrust> {
   upstream: string;

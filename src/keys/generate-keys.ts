@@ -12,7 +12,8 @@ import { CA_VALIDITY_YEARS, issueCertificate, LEAF_VALIDITY_YEARS } from './gene
 import { spkiDer } from './key-ids.js';
 import { pendingCertified, pendingNodeKey, pendingOpenPgp, type BuildContext, type LoadedKey, type PendingKey } from './key-material.js';
 import { generateNodeKey } from './pem-keys.js';
-import type { EcdsaCurve, KeyKind } from './types.js';
+import { UNVERIFIED_UID_COMMENT } from './key-roles.js';
+import type { EcdsaCurve, KeyKind, KeyRole } from './types.js';
 
 export interface ResolvedKeyOptions {
   openpgp: 'rsa4096' | 'ed25519';
@@ -45,10 +46,20 @@ export interface GenerateContext extends BuildContext {
   log(obj: object, msg: string): void;
 }
 
-export function chooseRsaKeyName(spki: Buffer, preferred: string | undefined, taken: ReadonlySet<string>): string {
+/**
+ * The Alpine key name. Unverified keys always get `<name>-unverified-<hex>`: apk picks the
+ * key by this name, so it must never coincide with (or be mistaken for) a primary key's.
+ */
+export function chooseRsaKeyName(spki: Buffer, preferred: string | undefined, taken: ReadonlySet<string>, role: KeyRole = 'primary'): string {
+  const hex = createHash('sha256').update(spki).digest('hex').slice(0, 8);
+  if (role === 'unverified') {
+    const name = `${preferred ?? 'countersign'}-unverified-${hex}`;
+    if (taken.has(name)) throw new MirrorError('KEY_ERROR', `The Alpine key name ${name} is already used by another key`);
+    return name;
+  }
   if (preferred && !taken.has(preferred)) return preferred;
   // apk finds keys by file name, so every rotated key needs a name of its own.
-  const name = `${preferred ?? 'countersign'}-${createHash('sha256').update(spki).digest('hex').slice(0, 8)}`;
+  const name = `${preferred ?? 'countersign'}-${hex}`;
   if (taken.has(name)) throw new MirrorError('KEY_ERROR', `The Alpine key name ${name} is already used by another key`);
   return name;
 }
@@ -105,22 +116,30 @@ export async function generateKinds(kinds: ReadonlySet<KeyKind>, ctx: GenerateCo
     return pending;
   };
   const jobs: Promise<PendingKey>[] = [];
-  if (kinds.has('openpgp')) {
-    jobs.push(timed('openpgp', async () => pendingOpenPgp(await generateOpenPgpKey(options.openpgp, options.identity, sizes.openpgpRsaBits), ctx)));
-  }
-  if (kinds.has('ecdsa')) {
-    jobs.push(timed('ecdsa', async () => pendingNodeKey('ecdsa', await generateNodeKey({ type: 'ec', curve: options.ecdsaCurve }), ctx)));
+  // Unverified twins use the same algorithms as their primary kind; only names differ.
+  for (const role of ['primary', 'unverified'] as const) {
+    const suffix = role === 'unverified' ? '-unverified' : '';
+    const pgpKind = `openpgp${suffix}` as const;
+    if (kinds.has(pgpKind)) {
+      const comment = role === 'unverified' ? UNVERIFIED_UID_COMMENT : undefined;
+      jobs.push(timed(pgpKind, async () => pendingOpenPgp(await generateOpenPgpKey(options.openpgp, options.identity, sizes.openpgpRsaBits, comment), ctx, pgpKind)));
+    }
+    const ecKind = `ecdsa${suffix}` as const;
+    if (kinds.has(ecKind)) {
+      jobs.push(timed(ecKind, async () => pendingNodeKey(ecKind, await generateNodeKey({ type: 'ec', curve: options.ecdsaCurve }), ctx)));
+    }
+    const rsaKind = `rsa${suffix}` as const;
+    if (kinds.has(rsaKind)) {
+      jobs.push(
+        timed(rsaKind, async () => {
+          const key = await generateNodeKey({ type: 'rsa', bits: sizes.alpineRsaBits });
+          return pendingNodeKey(rsaKind, key, ctx, chooseRsaKeyName(spkiDer(key), options.rsaKeyName, ctx.takenRsaNames, role));
+        }),
+      );
+    }
   }
   if (kinds.has('ed25519')) {
     jobs.push(timed('ed25519', async () => pendingNodeKey('ed25519', await generateNodeKey({ type: 'ed25519' }), ctx)));
-  }
-  if (kinds.has('rsa')) {
-    jobs.push(
-      timed('rsa', async () => {
-        const key = await generateNodeKey({ type: 'rsa', bits: sizes.alpineRsaBits });
-        return pendingNodeKey('rsa', key, ctx, chooseRsaKeyName(spkiDer(key), options.rsaKeyName, ctx.takenRsaNames));
-      }),
-    );
   }
   let ca: Promise<CaSource | undefined> = Promise.resolve(activeCa);
   if (kinds.has('x509-ca')) {

@@ -16,8 +16,13 @@ export function parseIdentity(identity: string): openpgp.UserID {
   return { name: identity };
 }
 
-export async function generateOpenPgpKey(algorithm: OpenPgpAlgorithm, identity: string, rsaBits = 4096): Promise<openpgp.PrivateKey> {
-  const common = { userIDs: [parseIdentity(identity)], subkeys: [], format: 'object' as const };
+/**
+ * `comment` goes into the user id as "Name (comment) <email>", where gpg, apt-key and rpm -qi
+ * all show it: the unverified-content key says so wherever an operator looks at it.
+ */
+export async function generateOpenPgpKey(algorithm: OpenPgpAlgorithm, identity: string, rsaBits = 4096, comment?: string): Promise<openpgp.PrivateKey> {
+  const userID = { ...parseIdentity(identity), ...(comment ? { comment } : {}) };
+  const common = { userIDs: [userID], subkeys: [], format: 'object' as const };
   const { privateKey } =
     algorithm === 'rsa4096'
       ? await openpgp.generateKey({ ...common, type: 'rsa', rsaBits })

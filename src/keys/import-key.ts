@@ -9,7 +9,8 @@ import { describeOpenPgpKey, loadOpenPgpPrivateKey } from './generate-openpgp.js
 import { chooseRsaKeyName, type CaSource, type GenerateContext } from './generate-keys.js';
 import { splitCertificates } from './generate-x509.js';
 import { spkiDer } from './key-ids.js';
-import { pendingCertified, pendingNodeKey, pendingOpenPgp, type PendingKey } from './key-material.js';
+import { pendingCertified, pendingNodeKey, pendingOpenPgp, type OpenPgpKind, type PendingKey } from './key-material.js';
+import { roleOf } from './key-roles.js';
 import { curveFromNodeName, loadPrivatePem } from './pem-keys.js';
 import type { KeyKind } from './types.js';
 import { caProblems, chainProblems, codeSigningProblems, issuedBy, validityProblem } from './x509-checks.js';
@@ -33,29 +34,29 @@ function checkNodeKey(kind: KeyKind, key: KeyObject, want: 'rsa' | 'ec' | 'ed255
   }
 }
 
-async function importOpenPgp(material: string, passphrase: string | undefined, ctx: GenerateContext): Promise<PendingKey> {
+async function importOpenPgp(material: string, passphrase: string | undefined, ctx: GenerateContext, kind: OpenPgpKind): Promise<PendingKey> {
   const key = await loadOpenPgpPrivateKey(material, passphrase, 'being imported');
-  if (key.keyPacket.version !== 4) throw reject('openpgp', `v${key.keyPacket.version} keys are not read by gpg 2.2/2.4; use a v4 key`);
+  if (key.keyPacket.version !== 4) throw reject(kind, `v${key.keyPacket.version} keys are not read by gpg 2.2/2.4; use a v4 key`);
   const primary = key.getAlgorithmInfo();
-  if (primary.algorithm.startsWith('rsa') && (primary.bits ?? 0) < MIN_RSA_BITS) throw reject('openpgp', `RSA keys must have at least ${MIN_RSA_BITS} bits, this one has ${primary.bits}`);
+  if (primary.algorithm.startsWith('rsa') && (primary.bits ?? 0) < MIN_RSA_BITS) throw reject(kind, `RSA keys must have at least ${MIN_RSA_BITS} bits, this one has ${primary.bits}`);
   try {
     await key.verifyPrimaryKey();
   } catch (err) {
-    throw reject('openpgp', `the primary key is not usable: ${(err as Error).message}`);
+    throw reject(kind, `the primary key is not usable: ${(err as Error).message}`);
   }
   let signing;
   try {
     signing = await key.getSigningKey();
   } catch (err) {
-    throw reject('openpgp', `it has no usable signing key or subkey (${(err as Error).message})`);
+    throw reject(kind, `it has no usable signing key or subkey (${(err as Error).message})`);
   }
   const info = signing.getAlgorithmInfo();
-  if (info.algorithm.startsWith('rsa') && (info.bits ?? 0) < MIN_RSA_BITS) throw reject('openpgp', `the RSA signing key has ${info.bits} bits (minimum ${MIN_RSA_BITS})`);
+  if (info.algorithm.startsWith('rsa') && (info.bits ?? 0) < MIN_RSA_BITS) throw reject(kind, `the RSA signing key has ${info.bits} bits (minimum ${MIN_RSA_BITS})`);
   if (!['rsaSign', 'rsaEncryptSign', 'eddsaLegacy', 'ed25519', 'ecdsa'].includes(info.algorithm)) {
-    throw reject('openpgp', `signing algorithm ${info.algorithm} is not supported`);
+    throw reject(kind, `signing algorithm ${info.algorithm} is not supported`);
   }
-  ctx.log({ kind: 'openpgp', algorithm: describeOpenPgpKey(key) }, 'importing OpenPGP key');
-  return pendingOpenPgp(key, ctx);
+  ctx.log({ kind, algorithm: describeOpenPgpKey(key) }, 'importing OpenPGP key');
+  return pendingOpenPgp(key, ctx, kind);
 }
 
 function privateKeyFrom(kind: KeyKind, material: string, passphrase: string | undefined): KeyObject {
@@ -119,17 +120,21 @@ function importLeaf(type: 'rsa' | 'ecdsa', material: string, passphrase: string 
 /** Validates and converts imported material; `ca` is the active CA (for leaves). */
 export async function buildImport(kind: KeyKind, material: string, passphrase: string | undefined, ctx: GenerateContext, ca?: CaSource): Promise<PendingKey> {
   switch (kind) {
+    // An unverified twin accepts exactly what its primary kind accepts.
     case 'openpgp':
-      return importOpenPgp(material, passphrase, ctx);
-    case 'ecdsa': {
+    case 'openpgp-unverified':
+      return importOpenPgp(material, passphrase, ctx, kind);
+    case 'ecdsa':
+    case 'ecdsa-unverified': {
       const key = privateKeyFrom(kind, material, passphrase);
       checkNodeKey(kind, key, 'ec', ['P-224', 'P-256', 'P-384', 'P-521']);
-      return pendingNodeKey('ecdsa', key, ctx);
+      return pendingNodeKey(kind, key, ctx);
     }
-    case 'rsa': {
+    case 'rsa':
+    case 'rsa-unverified': {
       const key = privateKeyFrom(kind, material, passphrase);
       checkNodeKey(kind, key, 'rsa');
-      return pendingNodeKey('rsa', key, ctx, chooseRsaKeyName(spkiDer(key), ctx.options.rsaKeyName, ctx.takenRsaNames));
+      return pendingNodeKey(kind, key, ctx, chooseRsaKeyName(spkiDer(key), ctx.options.rsaKeyName, ctx.takenRsaNames, roleOf(kind)));
     }
     case 'ed25519': {
       const key = privateKeyFrom(kind, material, passphrase);

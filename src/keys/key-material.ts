@@ -23,7 +23,7 @@ export interface LoadedKey {
   openpgpPublic?: openpgp.PublicKey;
   /** x509 kinds: the certificate first, then its issuers. */
   certs?: X509Certificate[];
-  /** Present for active keys only; retired keys never need their private half in memory. */
+  /** Present for active keys only; retired and revoked keys never have their private half in memory. */
   secret?: Secret;
 }
 
@@ -52,10 +52,13 @@ function baseRecord(kind: KeyKind, id: string, algorithm: string, ctx: BuildCont
   };
 }
 
-export async function pendingOpenPgp(key: openpgp.PrivateKey, ctx: BuildContext): Promise<PendingKey> {
+export type OpenPgpKind = 'openpgp' | 'openpgp-unverified';
+export type NodeKeyKind = 'ecdsa' | 'rsa' | 'ed25519' | 'ecdsa-unverified' | 'rsa-unverified';
+
+export async function pendingOpenPgp(key: openpgp.PrivateKey, ctx: BuildContext, kind: OpenPgpKind = 'openpgp'): Promise<PendingKey> {
   const id = fingerprintOf(key);
-  const stem = `openpgp-${id.slice(-16)}`;
-  const record = baseRecord('openpgp', id, describeOpenPgpKey(key), ctx, { private: `${stem}.key.asc`, public: `${stem}.pub.asc` });
+  const stem = `${kind}-${id.slice(-16)}`;
+  const record = baseRecord(kind, id, describeOpenPgpKey(key), ctx, { private: `${stem}.key.asc`, public: `${stem}.pub.asc` });
   const publicKey = key.toPublic();
   return {
     loaded: { record, publicText: publicKey.armor(), openpgpPublic: publicKey, secret: { type: 'openpgp', key } },
@@ -67,13 +70,14 @@ export function publicPem(key: KeyObject): string {
   return createPublicKey(key).export({ type: 'spki', format: 'pem' }) as string;
 }
 
-/** ecdsa, rsa and ed25519 keys; `rsaKeyName` is required for rsa. */
-export function pendingNodeKey(kind: 'ecdsa' | 'rsa' | 'ed25519', key: KeyObject, ctx: BuildContext, rsaKeyName?: string): PendingKey {
+/** ecdsa, rsa and ed25519 keys (and their unverified twins); `rsaKeyName` is required for rsa kinds. */
+export function pendingNodeKey(kind: NodeKeyKind, key: KeyObject, ctx: BuildContext, rsaKeyName?: string): PendingKey {
   const spki = spkiDer(key);
   const stem = `${kind}-${spkiShortHex(spki)}`;
-  const files = kind === 'rsa' ? { private: `${rsaKeyName}.rsa`, public: `${rsaKeyName}.rsa.pub` } : { private: `${stem}.key.pem`, public: `${stem}.pub.pem` };
+  const isRsa = kind === 'rsa' || kind === 'rsa-unverified';
+  const files = isRsa ? { private: `${rsaKeyName}.rsa`, public: `${rsaKeyName}.rsa.pub` } : { private: `${stem}.key.pem`, public: `${stem}.pub.pem` };
   const record = baseRecord(kind, spkiId(spki), describeNodeKey(key), ctx, files);
-  if (kind === 'rsa') record.rsaKeyName = rsaKeyName;
+  if (isRsa) record.rsaKeyName = rsaKeyName;
   return {
     loaded: { record, publicText: publicPem(key), spki, secret: { type: 'node', key } },
     privateText: exportPrivatePem(key, ctx.passphrase),

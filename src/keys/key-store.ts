@@ -1,8 +1,9 @@
 /**
  * The organisation's key store: `<dataDir>/keys/` with a manifest, one private file (0600,
  * encrypted when a passphrase is set) and one public file per key. Missing kinds are
- * generated on open; rotation and import add a key and retire the previous one, writing
- * files first and the manifest last so an interrupted change never leaves a broken store.
+ * generated on open; rotation and import add a key and retire the previous one, revocation
+ * withdraws a compromised one; each writes files first and the manifest last so an
+ * interrupted change never leaves a broken store.
  */
 import { performance } from 'node:perf_hooks';
 import { inspect } from 'node:util';
@@ -13,16 +14,18 @@ import { buildImport } from './import-key.js';
 import { ensureKeyDir, PRIVATE_MODE, PUBLIC_MODE, writeFileAtomic } from './key-files.js';
 import type { LoadedKey, PendingKey } from './key-material.js';
 import { keySizes, resolveKeyOptions } from './key-options.js';
-import { loadKey } from './load-key.js';
+import { isOpenPgpKind, kindFor, roleOf } from './key-roles.js';
+import { loadKey, readOpenPgpSecret } from './load-key.js';
 import { readManifest, writeManifest, type Manifest } from './manifest.js';
 import { findPublicFile, publicInfo } from './public-info.js';
+import { planRevocation, type ExtraFile } from './revocation.js';
 import { reportDrift } from './report-drift.js';
 import { issueServerCertificate } from './server-certificate.js';
-import { makeEcdsaSigner, makeEd25519Signer, makeOpenPgpSigner, makeRsaSigner, makeX509LeafSigner } from './signers.js';
+import { makeEcdsaSigner, makeEd25519Signer, makeOpenPgpSigner, makeRsaSigner, makeX509LeafSigner, type UsableCheck } from './signers.js';
 import {
   KEY_KINDS,
   type EcdsaSigner, type Ed25519Signer, type ImportOptions, type IssuedServerCertificate, type KeyKind, type KeyOptions,
-  type KeyStore, type OpenPgpSigner, type PublicFile, type PublicKeyInfo, type RsaSigner, type X509LeafSigner, type X509LeafType,
+  type KeyRole, type KeyStore, type OpenPgpSigner, type PublicFile, type PublicKeyInfo, type RsaSigner, type X509LeafSigner, type X509LeafType,
 } from './types.js';
 
 export interface KeyLogger {
@@ -41,11 +44,29 @@ export interface OpenKeyStoreOptions {
 
 const KIND_ORDER = new Map(KEY_KINDS.map((k, i) => [k, i]));
 
-/** Active first, then newest first, within each kind in KEY_KINDS order. */
+const STATUS_ORDER = { active: 0, retired: 1, revoked: 2 } as const;
+
+/** Active, then retired, then revoked, newest first, within each kind in KEY_KINDS order. */
 function byKindStatusAge(a: LoadedKey, b: LoadedKey): number {
   const ra = a.record;
   const rb = b.record;
-  return (KIND_ORDER.get(ra.kind)! - KIND_ORDER.get(rb.kind)!) || (ra.status === rb.status ? 0 : ra.status === 'active' ? -1 : 1) || rb.createdAt.localeCompare(ra.createdAt);
+  return (KIND_ORDER.get(ra.kind)! - KIND_ORDER.get(rb.kind)!) || STATUS_ORDER[ra.status] - STATUS_ORDER[rb.status] || rb.createdAt.localeCompare(ra.createdAt);
+}
+
+/** Replaces loaded keys in a commit: what revocation does to the revoked keys' records. */
+type Revise = (key: LoadedKey) => LoadedKey;
+
+
+const MAX_REASON = 200;
+
+/** The reason is published (manifest, /-/keys, the OpenPGP revocation): one short plain line. */
+function checkReason(reason: string | undefined): string | undefined {
+  if (reason === undefined || reason.trim() === '') return undefined;
+  // eslint-disable-next-line no-control-regex
+  if (reason.length > MAX_REASON || /[\u0000-\u001f\u007f]/.test(reason)) {
+    throw new MirrorError('KEY_ERROR', `The revocation reason must be one line of at most ${MAX_REASON} characters`);
+  }
+  return reason.trim();
 }
 
 function assertKind(kind: KeyKind): void {
@@ -59,7 +80,7 @@ class FileKeyStore implements KeyStore {
   readonly #sizes: KeySizes;
   readonly #log: KeyLogger;
   #keys: LoadedKey[];
-  #keyring = '';
+  #keyrings: Record<KeyRole, string> = { primary: '', unverified: '' };
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(dir: string, passphrase: string | undefined, options: ResolvedKeyOptions, sizes: KeySizes, log: KeyLogger, keys: LoadedKey[]) {
@@ -76,20 +97,20 @@ class FileKeyStore implements KeyStore {
     return this.#keys.map(publicInfo);
   }
 
-  openpgpSigner(): OpenPgpSigner {
-    return makeOpenPgpSigner(this.#active('openpgp'));
+  openpgpSigner(role: KeyRole = 'primary'): OpenPgpSigner {
+    return this.#signer(makeOpenPgpSigner, this.#active(kindFor('openpgp', role)));
   }
 
-  openpgpPublicArmored(): string {
-    return this.#keyring;
+  openpgpPublicArmored(role: KeyRole = 'primary'): string {
+    return this.#keyrings[roleOf(kindFor('openpgp', role))];
   }
 
-  cosignPublicPem(): string {
-    return this.#active('ecdsa').publicText;
+  cosignPublicPem(role: KeyRole = 'primary'): string {
+    return this.#active(kindFor('ecdsa', role)).publicText;
   }
 
-  rsaPublic(): { fileName: string; pem: string } {
-    const key = this.#active('rsa');
+  rsaPublic(role: KeyRole = 'primary'): { fileName: string; pem: string } {
+    const key = this.#active(kindFor('rsa', role));
     return { fileName: `${key.record.rsaKeyName}.rsa.pub`, pem: key.publicText };
   }
 
@@ -98,34 +119,38 @@ class FileKeyStore implements KeyStore {
   }
 
   caBundlePem(): string {
-    return this.#keys.filter((k) => k.record.kind === 'x509-ca').map((k) => k.publicText).join('');
+    // A revoked CA leaves the bundle: whatever it (or a thief) issued must stop chaining.
+    return this.#keys.filter((k) => k.record.kind === 'x509-ca' && k.record.status !== 'revoked').map((k) => k.publicText).join('');
   }
 
-  ecdsaSigner(): EcdsaSigner {
-    return makeEcdsaSigner(this.#active('ecdsa'));
+  ecdsaSigner(role: KeyRole = 'primary'): EcdsaSigner {
+    return this.#signer(makeEcdsaSigner, this.#active(kindFor('ecdsa', role)));
   }
 
   ed25519Signer(): Ed25519Signer {
-    return makeEd25519Signer(this.#active('ed25519'));
+    return this.#signer(makeEd25519Signer, this.#active('ed25519'));
   }
 
-  rsaSigner(): RsaSigner {
-    return makeRsaSigner(this.#active('rsa'));
+  rsaSigner(role: KeyRole = 'primary'): RsaSigner {
+    return this.#signer(makeRsaSigner, this.#active(kindFor('rsa', role)));
   }
 
   x509Leaf(type: X509LeafType): X509LeafSigner {
-    return makeX509LeafSigner(this.#active(`x509-${type}`));
+    return this.#signer(makeX509LeafSigner, this.#active(`x509-${type}`));
   }
 
   exportPublic(kind: KeyKind, id?: string): string {
-    if (id === undefined) return kind === 'openpgp' ? this.#keyring : this.#active(kind).publicText;
+    assertKind(kind);
+    if (id === undefined) return isOpenPgpKind(kind) ? this.#keyrings[roleOf(kind)] : this.#active(kind).publicText;
+    // By explicit id a revoked key's public half is still available (the npm keys document
+    // lists it to expire it, and operators inspect it), but nothing serves it under /-/keys/.
     const key = this.#keys.find((k) => k.record.kind === kind && k.record.id === id);
     if (!key) throw new MirrorError('KEY_ERROR', `There is no ${kind} key with id ${id}`, { kind, keyId: id });
     return key.publicText;
   }
 
   publicFile(name: string): PublicFile | undefined {
-    return findPublicFile(this.#keys, name, this.#keyring);
+    return findPublicFile(this.#keys, name, this.#keyrings);
   }
 
   issueServerCertificate(hosts: string[]): Promise<IssuedServerCertificate> {
@@ -140,6 +165,28 @@ class FileKeyStore implements KeyStore {
       const ca = kind === 'x509-rsa' || kind === 'x509-ecdsa' ? this.#caSource() : undefined;
       const pending = await generateKinds(new Set(kinds), this.#context('generated'), ca);
       return this.#commitReplacing(kind, pending, kinds, 'rotated');
+    });
+  }
+
+  revoke(kind: KeyKind, id?: string, reasonText?: string): Promise<PublicKeyInfo> {
+    return this.#exclusive(async () => {
+      assertKind(kind);
+      const reason = checkReason(reasonText);
+      const target = id === undefined ? this.#active(kind) : this.#keys.find((k) => k.record.kind === kind && k.record.id === id);
+      if (!target) throw new MirrorError('KEY_ERROR', `There is no ${kind} key with id ${id}`, { kind, keyId: id });
+      const { record } = target;
+      if (record.status === 'revoked') throw new MirrorError('KEY_ERROR', `The ${kind} key ${record.id} is already revoked (${record.revokedAt})`, { kind, keyId: record.id });
+      const plan = await planRevocation(this.#keys, target, reason, new Date(), (r) => readOpenPgpSecret(this.#dir, r, this.#passphrase));
+      // Replacements come first, as in rotate, so no kind goes without an active key. Leaves
+      // re-issued without a new CA come from the active one (never the revoked CA: it is not active).
+      const ca = !plan.replace.includes('x509-ca') && plan.replace.some((k) => k === 'x509-rsa' || k === 'x509-ecdsa') ? this.#caSource() : undefined;
+      const pending = plan.replace.length > 0 ? await generateKinds(new Set(plan.replace), this.#context('generated'), ca) : [];
+      await this.#commit(pending, plan.replace, (k) => plan.revised.get(k) ?? k, plan.extra);
+      this.#log.info(
+        { kind, id: record.id, alsoRevoked: [...plan.revised.values()].map((k) => k.record.id).filter((x) => x !== record.id), replacedBy: pending.map((p) => p.loaded.record.id), reason },
+        `revoked ${kind} key`,
+      );
+      return publicInfo(plan.revoked);
     });
   }
 
@@ -190,6 +237,15 @@ class FileKeyStore implements KeyStore {
     return key;
   }
 
+  /** A signer that refuses to sign once its key is revoked (see UsableCheck). */
+  #signer<T>(make: (key: LoadedKey, usable: UsableCheck) => T, key: LoadedKey): T {
+    const { id, kind } = key.record;
+    return make(key, () => {
+      const now = this.#keys.find((k) => k.record.id === id);
+      if (now?.record.status === 'revoked') throw new MirrorError('KEY_ERROR', `The ${kind} key ${id} is revoked and signs nothing`, { kind, keyId: id });
+    });
+  }
+
   #caSource(): CaSource {
     return caSourceOf(this.#active('x509-ca'));
   }
@@ -220,19 +276,20 @@ class FileKeyStore implements KeyStore {
     return publicInfo(key);
   }
 
-  async #commit(pending: PendingKey[], retire: KeyKind[]): Promise<void> {
-    await Promise.all(
-      pending.flatMap(({ loaded, privateText }) => [
+  async #commit(pending: PendingKey[], retire: KeyKind[], revise: Revise = (k) => k, extra: ExtraFile[] = []): Promise<void> {
+    await Promise.all([
+      ...pending.flatMap(({ loaded, privateText }) => [
         writeFileAtomic(this.#dir, loaded.record.files.private, privateText, PRIVATE_MODE),
         writeFileAtomic(this.#dir, loaded.record.files.public, loaded.publicText, PUBLIC_MODE),
       ]),
-    );
+      ...extra.map((f) => writeFileAtomic(this.#dir, f.name, f.text, PUBLIC_MODE)),
+    ]);
     const retiredAt = new Date().toISOString();
     const retireRecord = (k: LoadedKey): LoadedKey =>
       retire.includes(k.record.kind) && k.record.status === 'active'
         ? { ...k, record: { ...k.record, status: 'retired', retiredAt }, secret: undefined }
         : k;
-    const keys = [...this.#keys.map(retireRecord), ...pending.map((p) => p.loaded)];
+    const keys = [...this.#keys.map((k) => retireRecord(revise(k))), ...pending.map((p) => p.loaded)];
     const manifest: Manifest = { version: 1, keys: keys.map((k) => k.record) };
     // The manifest is the commit point: until it is renamed into place the new files are unused.
     await writeManifest(this.#dir, manifest);
@@ -240,9 +297,12 @@ class FileKeyStore implements KeyStore {
     this.#rebuildKeyring();
   }
 
+  /** One keyring per role: a client trusting the primary keyring must never get an unverified key. */
   #rebuildKeyring(): void {
-    const keys = this.#keys.filter((k) => k.record.kind === 'openpgp' && k.openpgpPublic).map((k) => k.openpgpPublic!);
-    this.#keyring = keys.length > 0 ? armorKeyring(keys) : '';
+    for (const role of ['primary', 'unverified'] as const) {
+      const keys = this.#keys.filter((k) => k.record.kind === kindFor('openpgp', role) && k.openpgpPublic).map((k) => k.openpgpPublic!);
+      this.#keyrings[role] = keys.length > 0 ? armorKeyring(keys) : '';
+    }
   }
 }
 

@@ -4,6 +4,7 @@
  * or damaged file is a clear KEY_ERROR at start, not a wrong signature later.
  */
 import { createPublicKey } from 'node:crypto';
+import type * as openpgp from 'openpgp';
 import { join } from 'node:path';
 import { MirrorError } from '../errors.js';
 import { fingerprintOf, loadOpenPgpPrivateKey, readOpenPgpPublicKeys } from './generate-openpgp.js';
@@ -11,6 +12,7 @@ import { splitCertificates } from './generate-x509.js';
 import { readKeyFile } from './key-files.js';
 import { spkiDer, spkiId } from './key-ids.js';
 import type { LoadedKey } from './key-material.js';
+import { isOpenPgpKind } from './key-roles.js';
 import type { KeyRecord } from './manifest.js';
 import { loadPrivatePem } from './pem-keys.js';
 
@@ -24,7 +26,7 @@ function mismatch(file: string, record: KeyRecord, found: string): MirrorError {
 async function loadPublic(dir: string, record: KeyRecord): Promise<LoadedKey> {
   const file = join(dir, record.files.public);
   const publicText = await readKeyFile(dir, record.files.public);
-  if (record.kind === 'openpgp') {
+  if (isOpenPgpKind(record.kind)) {
     const [key] = await readOpenPgpPublicKeys(publicText, file);
     if (!key || fingerprintOf(key) !== record.id) throw mismatch(file, record, key ? fingerprintOf(key) : 'no key');
     return { record, publicText, openpgpPublic: key };
@@ -46,16 +48,27 @@ async function loadPublic(dir: string, record: KeyRecord): Promise<LoadedKey> {
   return loaded;
 }
 
+/**
+ * The private half of an OpenPGP record, checked against its id. Also how revocation reaches
+ * a retired key's private file, which is not in memory, to sign its revocation.
+ */
+export async function readOpenPgpSecret(dir: string, record: KeyRecord, passphrase: string | undefined): Promise<openpgp.PrivateKey> {
+  const file = join(dir, record.files.private);
+  const key = await loadOpenPgpPrivateKey(await readKeyFile(dir, record.files.private), passphrase, file);
+  if (fingerprintOf(key) !== record.id) throw mismatch(file, record, fingerprintOf(key));
+  return key;
+}
+
 export async function loadKey(dir: string, record: KeyRecord, passphrase: string | undefined): Promise<LoadedKey> {
   const loaded = await loadPublic(dir, record);
+  // Retired and revoked keys stay public-only: a revoked key's private file is kept (it made
+  // the revocation signature) but is never read back into a signer.
   if (record.status !== 'active') return loaded;
-  const file = join(dir, record.files.private);
-  const privateText = await readKeyFile(dir, record.files.private);
-  if (record.kind === 'openpgp') {
-    const key = await loadOpenPgpPrivateKey(privateText, passphrase, file);
-    if (fingerprintOf(key) !== record.id) throw mismatch(file, record, fingerprintOf(key));
-    loaded.secret = { type: 'openpgp', key };
+  if (isOpenPgpKind(record.kind)) {
+    loaded.secret = { type: 'openpgp', key: await readOpenPgpSecret(dir, record, passphrase) };
   } else {
+    const file = join(dir, record.files.private);
+    const privateText = await readKeyFile(dir, record.files.private);
     const key = loadPrivatePem(privateText, passphrase, file);
     const id = spkiId(spkiDer(key));
     if (id !== record.id) throw mismatch(file, record, id);

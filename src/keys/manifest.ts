@@ -1,6 +1,8 @@
 /**
  * keys/manifest.json: the authoritative list of keys. A key exists only once the manifest
  * names it; files it does not name are leftovers of an interrupted write and are ignored.
+ * Records carry no role: it follows from the kind, so manifests written before roles existed
+ * load unchanged (their store simply gains the missing unverified kinds on the next start).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,6 +12,8 @@ import { KEY_KINDS, type KeyKind, type KeyStatus } from './types.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 
+const STATUSES: readonly KeyStatus[] = ['active', 'retired', 'revoked'];
+
 export interface KeyRecord {
   id: string;
   kind: KeyKind;
@@ -17,6 +21,9 @@ export interface KeyRecord {
   status: KeyStatus;
   createdAt: string;
   retiredAt?: string;
+  /** status 'revoked': when, and the operator's reason (published with the key). */
+  revokedAt?: string;
+  revocationReason?: string;
   source: 'generated' | 'imported';
   /** Whether the private file is encrypted with the store passphrase. */
   encrypted: boolean;
@@ -48,7 +55,9 @@ function checkRecord(file: string, r: unknown, index: number): KeyRecord {
   if (!rec || typeof rec !== 'object') throw invalid(file, `${where} is not an object`);
   if (typeof rec.id !== 'string' || rec.id === '') throw invalid(file, `${where}.id is missing`);
   if (!KEY_KINDS.includes(rec.kind as KeyKind)) throw invalid(file, `${where}.kind "${String(rec.kind)}" is unknown`);
-  if (rec.status !== 'active' && rec.status !== 'retired') throw invalid(file, `${where}.status must be active or retired`);
+  if (!STATUSES.includes(rec.status as KeyStatus)) throw invalid(file, `${where}.status must be one of ${STATUSES.join(', ')}`);
+  // A revoked record without its date would read as a planned retirement in the npm keys document.
+  if (rec.status === 'revoked' && typeof rec.revokedAt !== 'string') throw invalid(file, `${where} is revoked but has no revokedAt`);
   if (typeof rec.files?.private !== 'string' || typeof rec.files?.public !== 'string') throw invalid(file, `${where}.files is incomplete`);
   for (const name of [rec.files.private, rec.files.public]) {
     // File names come from disk; never let one escape the key directory.

@@ -20,9 +20,11 @@ export function reportDrift(keys: readonly LoadedKey[], dir: string, hasPassphra
   }
   // Imported keys are the operator's explicit choice; only generated ones follow the config.
   const algorithmOf = (kind: string) => active.find((k) => k.record.kind === kind && k.record.source === 'generated')?.record.algorithm;
-  const openpgp = algorithmOf('openpgp');
-  if (openpgp && openpgp !== options.openpgp) {
-    log.info({ active: openpgp, configured: options.openpgp }, 'the active OpenPGP key differs from keys.openpgp; run `countersign keys rotate openpgp` to switch');
+  for (const kind of ['openpgp', 'openpgp-unverified']) {
+    const openpgp = algorithmOf(kind);
+    if (openpgp && openpgp !== options.openpgp) {
+      log.info({ kind, active: openpgp, configured: options.openpgp }, `the active ${kind} key differs from keys.openpgp; run \`countersign keys rotate ${kind}\` to switch`);
+    }
   }
   const soon = Date.now() + 30 * 24 * 3600 * 1000;
   for (const key of active) {
@@ -31,9 +33,11 @@ export function reportDrift(keys: readonly LoadedKey[], dir: string, hasPassphra
       (log.warn ?? log.info).call(log, { kind, id, notAfter }, `the active ${kind} certificate expires within 30 days; run \`countersign keys rotate ${kind}\``);
     }
   }
-  const ecdsa = algorithmOf('ecdsa');
   const wanted = `ecdsa-${options.ecdsaCurve.toLowerCase().replace('-', '')}`;
-  if (ecdsa && ecdsa !== wanted) {
-    log.info({ active: ecdsa, configured: options.ecdsaCurve }, 'the active ECDSA key differs from keys.ecdsaCurve; run `countersign keys rotate ecdsa` to switch');
+  for (const kind of ['ecdsa', 'ecdsa-unverified']) {
+    const ecdsa = algorithmOf(kind);
+    if (ecdsa && ecdsa !== wanted) {
+      log.info({ kind, active: ecdsa, configured: options.ecdsaCurve }, `the active ${kind} key differs from keys.ecdsaCurve; run \`countersign keys rotate ${kind}\` to switch`);
+    }
   }
 }

@@ -21,6 +21,15 @@ function sealed<T extends object>(label: string, signer: T, visible: Record<stri
   return signer;
 }
 
+/**
+ * Called before every signature: throws once the key is revoked. A signer handed out before
+ * a revocation must not keep signing with the compromised key (retired keys' signers may
+ * finish in-flight work: rotation is planned, revocation is not).
+ */
+export type UsableCheck = () => void;
+
+const ALWAYS: UsableCheck = () => undefined;
+
 function nodeSecret(key: LoadedKey): KeyObject {
   if (key.secret?.type !== 'node') throw new MirrorError('KEY_ERROR', `The private key of ${key.record.kind} key ${key.record.id} is not loaded`, { keyId: key.record.id });
   return key.secret.key;
@@ -35,20 +44,20 @@ function wrapSigning<T>(key: LoadedKey, run: () => T): T {
   }
 }
 
-export function makeOpenPgpSigner(key: LoadedKey): OpenPgpSigner {
+export function makeOpenPgpSigner(key: LoadedKey, usable: UsableCheck = ALWAYS): OpenPgpSigner {
   if (key.secret?.type !== 'openpgp') throw new MirrorError('KEY_ERROR', `The OpenPGP private key ${key.record.id} is not loaded`, { keyId: key.record.id });
   const privateKey = key.secret.key;
   const id = key.record.id;
   return sealed('OpenPgpSigner', {
     id,
-    signDetached: (data: Uint8Array | AsyncIterable<Uint8Array>) => signDetachedArmored(privateKey, data),
-    signDetachedBinary: (data: Uint8Array | AsyncIterable<Uint8Array>, options?: { deterministic?: boolean }) =>
-      signDetachedBinary(privateKey, data, { deterministic: options?.deterministic ?? false }),
-    signCleartext: (text: string) => signCleartext(privateKey, text),
+    signDetached: async (data: Uint8Array | AsyncIterable<Uint8Array>) => (usable(), signDetachedArmored(privateKey, data)),
+    signDetachedBinary: async (data: Uint8Array | AsyncIterable<Uint8Array>, options?: { deterministic?: boolean }) =>
+      (usable(), signDetachedBinary(privateKey, data, { deterministic: options?.deterministic ?? false })),
+    signCleartext: async (text: string) => (usable(), signCleartext(privateKey, text)),
   }, { id, algorithm: key.record.algorithm });
 }
 
-export function makeEcdsaSigner(key: LoadedKey): EcdsaSigner {
+export function makeEcdsaSigner(key: LoadedKey, usable: UsableCheck = ALWAYS): EcdsaSigner {
   const privateKey = nodeSecret(key);
   const curve = curveFromNodeName(privateKey.asymmetricKeyDetails?.namedCurve);
   if (!curve) throw new MirrorError('KEY_ERROR', `ECDSA key ${key.record.id} uses an unsupported curve`, { keyId: key.record.id });
@@ -57,19 +66,19 @@ export function makeEcdsaSigner(key: LoadedKey): EcdsaSigner {
   return sealed('EcdsaSigner', {
     id,
     curve,
-    sign: (data: Uint8Array, hash: SignatureHash = 'sha256') => wrapSigning(key, () => cryptoSign(hash, data, { key: privateKey, dsaEncoding: 'der' })),
+    sign: (data: Uint8Array, hash: SignatureHash = 'sha256') => (usable(), wrapSigning(key, () => cryptoSign(hash, data, { key: privateKey, dsaEncoding: 'der' }))),
     publicSpkiDer: () => Buffer.from(spki),
     publicPem: () => key.publicText,
   }, { id, curve });
 }
 
-export function makeEd25519Signer(key: LoadedKey): Ed25519Signer {
+export function makeEd25519Signer(key: LoadedKey, usable: UsableCheck = ALWAYS): Ed25519Signer {
   const privateKey = nodeSecret(key);
   const spki = Buffer.from(key.spki!);
   const id = key.record.id;
   return sealed('Ed25519Signer', {
     id,
-    sign: (data: Uint8Array) => wrapSigning(key, () => cryptoSign(null, data, privateKey)),
+    sign: (data: Uint8Array) => (usable(), wrapSigning(key, () => cryptoSign(null, data, privateKey))),
     // The raw key is the last 32 bytes of the fixed 44-byte Ed25519 SPKI.
     publicRaw: () => Buffer.from(spki.subarray(spki.length - 32)),
     publicSpkiDer: () => Buffer.from(spki),
@@ -77,7 +86,7 @@ export function makeEd25519Signer(key: LoadedKey): Ed25519Signer {
   }, { id });
 }
 
-export function makeRsaSigner(key: LoadedKey): RsaSigner {
+export function makeRsaSigner(key: LoadedKey, usable: UsableCheck = ALWAYS): RsaSigner {
   const privateKey = nodeSecret(key);
   const spki = Buffer.from(key.spki!);
   const { id, rsaKeyName } = key.record;
@@ -89,13 +98,13 @@ export function makeRsaSigner(key: LoadedKey): RsaSigner {
     keyName: rsaKeyName,
     fileName,
     bits,
-    sign: (data: Uint8Array, hash: 'sha1' | 'sha256' | 'sha512') => wrapSigning(key, () => cryptoSign(hash, data, privateKey)),
+    sign: (data: Uint8Array, hash: 'sha1' | 'sha256' | 'sha512') => (usable(), wrapSigning(key, () => cryptoSign(hash, data, privateKey))),
     publicSpkiDer: () => Buffer.from(spki),
     publicPem: () => key.publicText,
   }, { id, keyName: rsaKeyName, bits });
 }
 
-export function makeX509LeafSigner(key: LoadedKey): X509LeafSigner {
+export function makeX509LeafSigner(key: LoadedKey, usable: UsableCheck = ALWAYS): X509LeafSigner {
   const privateKey = nodeSecret(key);
   const certs = key.certs ?? [];
   const leaf = certs[0];
@@ -113,8 +122,8 @@ export function makeX509LeafSigner(key: LoadedKey): X509LeafSigner {
     chainPem: key.publicText,
     chainDer: certs.map((c) => Buffer.from(c.raw)),
     sign: (data: Uint8Array, hash: SignatureHash = 'sha256') =>
-      wrapSigning(key, () => cryptoSign(hash, data, isRsa ? privateKey : { key: privateKey, dsaEncoding: 'der' })),
+      (usable(), wrapSigning(key, () => cryptoSign(hash, data, isRsa ? privateKey : { key: privateKey, dsaEncoding: 'der' }))),
     publicSpkiDer: () => Buffer.from(spki),
-    signingCryptoKey: (hash: SignatureHash = 'sha256') => toSigningCryptoKey(privateKey, hash.replace('sha', 'SHA-') as WebHash),
+    signingCryptoKey: async (hash: SignatureHash = 'sha256') => (usable(), toSigningCryptoKey(privateKey, hash.replace('sha', 'SHA-') as WebHash)),
   }, { id, kind, algorithm, subject: leaf.subject });
 }

@@ -7,11 +7,27 @@ type CryptoKey = webcrypto.CryptoKey;
  * signer objects and public exports, never private bytes.
  */
 
-export type KeyKind = 'openpgp' | 'ecdsa' | 'rsa' | 'x509-ca' | 'x509-rsa' | 'x509-ecdsa' | 'ed25519';
+export type KeyKind =
+  | 'openpgp' | 'ecdsa' | 'rsa' | 'x509-ca' | 'x509-rsa' | 'x509-ecdsa' | 'ed25519'
+  // Twins of the first three for content that was not verified upstream (see key-roles.ts).
+  | 'openpgp-unverified' | 'ecdsa-unverified' | 'rsa-unverified';
 
-export const KEY_KINDS: readonly KeyKind[] = ['openpgp', 'ecdsa', 'rsa', 'x509-ca', 'x509-rsa', 'x509-ecdsa', 'ed25519'];
+export const KEY_KINDS: readonly KeyKind[] = [
+  'openpgp', 'ecdsa', 'rsa', 'x509-ca', 'x509-rsa', 'x509-ecdsa', 'ed25519',
+  'openpgp-unverified', 'ecdsa-unverified', 'rsa-unverified',
+];
 
-export type KeyStatus = 'active' | 'retired';
+/**
+ * `primary`: signs only what verified against the operator's pinned trust. `unverified`:
+ * signs indexes of `verify: warn|off` repositories, published separately so clients opt in.
+ */
+export type KeyRole = 'primary' | 'unverified';
+
+/**
+ * `retired`: replaced by rotation, still published so old signatures verify. `revoked`:
+ * compromised; never signs again and is withdrawn (OpenPGP: published with its revocation).
+ */
+export type KeyStatus = 'active' | 'retired' | 'revoked';
 
 export interface KeyOptions {
   /** OpenPGP algorithm: RSA 4096 (default) or Ed25519. */
@@ -28,14 +44,20 @@ export interface PublicKeyInfo {
   /** Stable id: OpenPGP fingerprint (hex), or "SHA256:<base64 of SPKI DER sha256>" for the others. */
   id: string;
   kind: KeyKind;
+  role: KeyRole;
   /** e.g. "rsa4096", "ed25519", "ecdsa-p256", "x509-rsa3072" */
   algorithm: string;
   purpose: string;
   status: KeyStatus;
   createdAt: string;
   retiredAt?: string;
-  /** Path under the mirror where the public part can be downloaded, e.g. "/-/keys/openpgp.asc". */
-  downloadUrl: string;
+  revokedAt?: string;
+  revocationReason?: string;
+  /**
+   * Path under the mirror where the public part can be downloaded, e.g. "/-/keys/openpgp.asc".
+   * Absent for revoked keys other than OpenPGP ones (whose keyring carries the revocation).
+   */
+  downloadUrl?: string;
 }
 
 export interface OpenPgpSigner {
@@ -131,17 +153,28 @@ export interface PublicFile {
 
 export interface KeyStore {
   list(): PublicKeyInfo[];
-  openpgpSigner(): OpenPgpSigner;
-  /** Armored public keys of every OpenPGP key, active and retired, active first. */
-  openpgpPublicArmored(): string;
-  /** PEM SubjectPublicKeyInfo of the active ECDSA key. */
-  cosignPublicPem(): string;
-  /** Alpine: PEM public key of the active RSA key and the file name apk expects. */
-  rsaPublic(): { fileName: string; pem: string };
+  /** The active OpenPGP key of the role ('primary' by default). */
+  openpgpSigner(role?: KeyRole): OpenPgpSigner;
+  /**
+   * Armored public keys of every OpenPGP key of the role (active, retired and revoked ones
+   * with their revocation signature), active first. Roles never share a keyring.
+   */
+  openpgpPublicArmored(role?: KeyRole): string;
+  /** PEM SubjectPublicKeyInfo of the active ECDSA key of the role. */
+  cosignPublicPem(role?: KeyRole): string;
+  /** Alpine: PEM public key of the role's active RSA key and the file name apk expects. */
+  rsaPublic(role?: KeyRole): { fileName: string; pem: string };
   /** PEM of the X.509 root CA certificate. */
   caPem(): string;
   /** Makes a new active key of the kind; the previous one becomes retired and stays published. */
   rotate(kind: KeyKind): Promise<PublicKeyInfo>;
+  /**
+   * Withdraws a compromised key (the active one unless `id` names another): revoking the
+   * active key first makes a new active one, as rotate does. A revoked key never signs again;
+   * OpenPGP keys stay in the keyring with a revocation signature, other kinds are unpublished.
+   * Returns the revoked key's info.
+   */
+  revoke(kind: KeyKind, id?: string, reason?: string): Promise<PublicKeyInfo>;
 
   /**
    * Imports the organisation's own key: an armored OpenPGP private key; a PEM private key
@@ -149,16 +182,16 @@ export interface KeyStore {
    * and the PEM private key in one string (leaf first, then any chain). It becomes active.
    */
   importKey(kind: KeyKind, material: string, opts?: ImportOptions): Promise<PublicKeyInfo>;
-  /** Public material of a kind: the whole OpenPGP keyring, else the active key (or `id`). */
+  /** Public material of a kind: the role's whole OpenPGP keyring, else the active key (or `id`). */
   exportPublic(kind: KeyKind, id?: string): string;
   /** Bytes behind a `downloadUrl` name under /-/keys/ (e.g. "openpgp.asc"), if it is one of ours. */
   publicFile(name: string): PublicFile | undefined;
-  /** Every CA certificate, active first (old leaves keep verifying after a CA rotation). */
+  /** Every CA certificate that is not revoked, active first (old leaves keep verifying after a CA rotation). */
   caBundlePem(): string;
 
-  ecdsaSigner(): EcdsaSigner;
+  ecdsaSigner(role?: KeyRole): EcdsaSigner;
   ed25519Signer(): Ed25519Signer;
-  rsaSigner(): RsaSigner;
+  rsaSigner(role?: KeyRole): RsaSigner;
   x509Leaf(type: X509LeafType): X509LeafSigner;
   /** Issues a TLS server certificate for the hosts (DNS names or IP addresses) from the active CA. */
   issueServerCertificate(hosts: string[]): Promise<IssuedServerCertificate>;

@@ -43,7 +43,7 @@ export function createMetrics() {
   const signatures = new Counter({
     name: 'countersign_signatures_issued_total',
     help: 'Signatures made by the mirror',
-    labelNames: ['repository', 'kind'] as const,
+    labelNames: ['repository', 'kind', 'role'] as const,
     registers: [registry],
   });
   const bytesServed = new Counter({

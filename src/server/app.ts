@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/load-config.js';
 import { DerivedSignatures } from '../core/derived-signatures.js';
 import { DerivedViews } from '../core/derived-views.js';
+import { SigningLedger } from '../core/signing-ledger.js';
 import { MirrorRepository, type ServeRequest } from '../core/mirror-repository.js';
 import { MirrorError } from '../errors.js';
 import type { FormatAdapter } from '../formats/types.js';
@@ -61,8 +62,9 @@ export async function buildApp(config: Config, opts: BuildAppOptions): Promise<A
     logger: log,
   });
   const metrics = createMetrics();
-  const signatures = new DerivedSignatures(store, keys, metrics);
-  const views = new DerivedViews(store, keys, metrics);
+  const ledger = new SigningLedger(keys, store.index, metrics);
+  const signatures = new DerivedSignatures(store, ledger);
+  const views = new DerivedViews(store, ledger);
   const { repositories, skipped, closeUpstreams } = await openRepositories(config, {
     formats: opts.formats, env: opts.env ?? process.env, store, keys, signatures, views, metrics, log, now: opts.now ?? Date.now,
   });

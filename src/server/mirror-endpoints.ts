@@ -30,10 +30,12 @@ const keys: Handler = (app, req, res, rest) => {
   const head = req.method === 'HEAD';
   const file = rest.join('/');
   if (file === '') {
-    const list = app.keys.list().map((k) => ({ ...k, downloadUrl: `${app.config.publicUrl}${k.downloadUrl}` }));
+    // Every key with its role and status; revoked keys other than OpenPGP have no downloadUrl.
+    const list = app.keys.list().map((k) => (k.downloadUrl ? { ...k, downloadUrl: `${app.config.publicUrl}${k.downloadUrl}` } : k));
     return send(res, 200, 'application/json; charset=utf-8', JSON.stringify({ keys: list }), head);
   }
-  // Aliases (openpgp.asc, cosign.pub, ca.pem, <name>.rsa.pub) and per-key files of retired keys.
+  // Aliases (openpgp.asc, openpgp-unverified.asc, cosign.pub, cosign-unverified.pub, ca.pem,
+  // <name>.rsa.pub) and per-key files of retired keys; never a revoked key's own file.
   const pub = app.keys.publicFile(file);
   if (pub) return send(res, 200, pub.contentType, pub.body, head);
   throw new MirrorError('NOT_FOUND', `No public key is published as /-/keys/${file}`, { object: `/-/keys/${file}` });

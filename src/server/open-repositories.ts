@@ -10,6 +10,7 @@ import type { DerivedSignatures } from '../core/derived-signatures.js';
 import type { DerivedViews } from '../core/derived-views.js';
 import type { KeyStore } from '../keys/types.js';
 import { MirrorRepository } from '../core/mirror-repository.js';
+import { TrustMaterial, trustEpoch } from '../core/trust-epoch.js';
 import { MirrorError, redactUrl } from '../errors.js';
 import type { FormatAdapter } from '../formats/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -45,26 +46,31 @@ export async function openRepositories(
       skipped.push({ name: repo.name, reason });
       continue;
     }
+    // Trust the machine's own client uses fills only what the operator left unset.
+    const trust = resolved?.trust ? { ...resolved.trust, ...definedKeys(repo.trust) } : repo.trust;
+    const material = new TrustMaterial();
     const format = await adapter.open({
       repository: repo.name,
-      // Trust the machine's own client uses fills only what the operator left unset.
-      trust: resolved?.trust ? { ...resolved.trust, ...definedKeys(repo.trust) } : repo.trust,
+      trust,
       verify: repo.verify,
+      anchor: repo.anchor,
       configDir: config.configDir,
       repositoryUrl: `${config.publicUrl}/${repo.name}`,
       upstream,
       keys: deps.keys,
-      readTrustFile: (p) => readTrustFile(config.configDir, repo.name, p),
-      listTrustDir: (p) => listTrustDir(config.configDir, repo.name, p),
+      readTrustFile: material.readingFiles((p) => readTrustFile(config.configDir, repo.name, p)),
+      listTrustDir: material.listingDirs((p) => listTrustDir(config.configDir, repo.name, p)),
       now: deps.now,
     });
+    const epoch = trustEpoch({ mode: repo.verify, anchor: repo.anchor, upstream, trust, material, pins: deps.store.index.trustPins(repo.name) });
     const client = config.offline ? undefined : createClient({ ...repo, upstream }, deps.metrics, deps.log);
     if (client) clients.push(client);
     repositories.push(new MirrorRepository({ ...repo, upstream }, format, client, {
       store: deps.store, signatures: deps.signatures, views: deps.views, publicUrl: config.publicUrl,
       metrics: deps.metrics, log: deps.log, offline: config.offline, pathPolicy: adapter.pathPolicy ?? {}, now: deps.now,
+      trust: { epoch, anchor: repo.anchor },
     }));
-    deps.log.info({ repo: repo.name, format: repo.format, upstream: redactUrl(upstream), verify: repo.verify }, 'repository ready');
+    deps.log.info({ repo: repo.name, format: repo.format, upstream: redactUrl(upstream), verify: repo.verify, anchor: repo.anchor, trustEpoch: epoch }, 'repository ready');
   }
   return { repositories, skipped, closeUpstreams: async () => void (await Promise.all(clients.map((c) => c.close()))) };
 }

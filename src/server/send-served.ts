@@ -29,7 +29,10 @@ export async function sendServed(req: IncomingMessage, res: ServerResponse, serv
   }
   if (served.verification) {
     const v = served.verification;
-    headers['x-countersign-verification'] = v.status === 'verified' ? `verified; by=${v.by.join(',')}` : `unverified; mode=${v.mode}`;
+    // Says which anchor vouched: `pinned` (the operator's trust files), `first-use`, or `none`.
+    headers['x-countersign-verification'] = v.status === 'verified'
+      ? `verified; by=${v.by.join(',')}; anchor=${v.anchor ?? 'pinned'}`
+      : `unverified; mode=${v.mode}`;
   }
 
   if (matchesEtag(req.headers['if-none-match'], etag)) {

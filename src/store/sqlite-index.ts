@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { MirrorError } from '../errors.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
-import type { DerivedKey, Expectation, IndexStore, ObjectEntry, SignatureLogEntry, VerificationRecord } from './types.js';
+import type { DerivedKey, Expectation, IndexStore, ObjectEntry, SignatureLogEntry, TrustPin, VerificationRecord } from './types.js';
 
 interface ObjectRow {
   repository: string;
@@ -48,12 +48,17 @@ export class SqliteIndexStore implements IndexStore {
         WHERE repository = @repository AND path = @path`),
       deleteByBlob: db.prepare('DELETE FROM objects WHERE sha256 = ?'),
       deleteDerivedByBlob: db.prepare('DELETE FROM derived WHERE sha256 = ? OR subject = ?'),
-      putExpectation: db.prepare(`INSERT INTO expectations (repository, path, algorithm, digest, size, source, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+      putExpectation: db.prepare(`INSERT INTO expectations (repository, path, algorithm, digest, size, source, recorded_at, epoch, verified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (repository, path, source) DO UPDATE SET algorithm = excluded.algorithm, digest = excluded.digest, size = excluded.size,
-          recorded_at = excluded.recorded_at`),
-      getExpectations: db.prepare<[string, string], { repository: string; path: string; algorithm: Expectation['algorithm']; digest: string; size: number | null; source: string }>(
-        'SELECT repository, path, algorithm, digest, size, source FROM expectations WHERE repository = ? AND path = ?',
-      ),
+          recorded_at = excluded.recorded_at, epoch = excluded.epoch, verified = excluded.verified`),
+      getExpectations: db.prepare<[string, string], {
+        repository: string; path: string; algorithm: Expectation['algorithm']; digest: string; size: number | null; source: string; epoch: string | null; verified: number;
+      }>('SELECT repository, path, algorithm, digest, size, source, epoch, verified FROM expectations WHERE repository = ? AND path = ?'),
+      getPin: db.prepare<[string, string], { sha256: string; pinned_at: number }>('SELECT sha256, pinned_at FROM trust_pins WHERE repository = ? AND name = ?'),
+      putPin: db.prepare('INSERT OR IGNORE INTO trust_pins (repository, name, sha256, pinned_at) VALUES (?, ?, ?, ?)'),
+      listPins: db.prepare<[string], TrustPin>('SELECT name, sha256, pinned_at AS pinnedAt FROM trust_pins WHERE repository = ? ORDER BY name'),
+      deletePins: db.prepare('DELETE FROM trust_pins WHERE repository = ?'),
+      deletePin: db.prepare('DELETE FROM trust_pins WHERE repository = ? AND name = ?'),
       getSig: db.prepare<[string, string], { signature: Buffer }>('SELECT signature FROM signature_cache WHERE key_id = ? AND message_sha256 = ?'),
       putSig: db.prepare('INSERT OR IGNORE INTO signature_cache (key_id, message_sha256, signature) VALUES (?, ?, ?)'),
       getDerived: db.prepare<[string, string, string, string], { sha256: string }>(
@@ -129,7 +134,9 @@ export class SqliteIndexStore implements IndexStore {
   putExpectations(list: Expectation[]): void {
     const now = Date.now();
     this.#db.transaction(() => {
-      for (const e of list) this.#stmts.putExpectation.run(e.repository, e.path, e.algorithm, e.digest, e.size ?? null, e.source, now);
+      for (const e of list) {
+        this.#stmts.putExpectation.run(e.repository, e.path, e.algorithm, e.digest, e.size ?? null, e.source, now, e.epoch ?? null, e.verified ? 1 : 0);
+      }
     })();
   }
 
@@ -140,8 +147,24 @@ export class SqliteIndexStore implements IndexStore {
       algorithm: r.algorithm,
       digest: r.digest,
       source: r.source,
+      verified: r.verified === 1,
       ...(r.size === null ? {} : { size: r.size }),
+      ...(r.epoch === null ? {} : { epoch: r.epoch }),
     }));
+  }
+
+  pinFirstUse(repository: string, name: string, sha256: string, at: number): TrustPin {
+    this.#stmts.putPin.run(repository, name, sha256, at);
+    const row = this.#stmts.getPin.get(repository, name)!;
+    return { name, sha256: row.sha256, pinnedAt: row.pinned_at };
+  }
+
+  trustPins(repository: string): TrustPin[] {
+    return this.#stmts.listPins.all(repository);
+  }
+
+  forgetPins(repository: string, name?: string): number {
+    return (name === undefined ? this.#stmts.deletePins.run(repository) : this.#stmts.deletePin.run(repository, name)).changes;
   }
 
   getDerived(key: DerivedKey): string | undefined {

@@ -59,4 +59,18 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (key_id, message_sha256)
   ) WITHOUT ROWID;
   `,
+  // 2: trust epochs on expectations (an expectation holds only under the trust it was recorded
+  // with), whether the vouching index verified, and the material pinned on first use.
+  `
+  ALTER TABLE expectations ADD COLUMN epoch TEXT;
+  ALTER TABLE expectations ADD COLUMN verified INTEGER NOT NULL DEFAULT 0;
+
+  CREATE TABLE trust_pins (
+    repository TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    sha256     TEXT NOT NULL,
+    pinned_at  INTEGER NOT NULL,
+    PRIMARY KEY (repository, name)
+  ) WITHOUT ROWID;
+  `,
 ];

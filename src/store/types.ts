@@ -47,31 +47,8 @@ export interface BlobStore {
   rehash(sha256: string): Promise<string>;
 }
 
-export type VerifyMode = 'require' | 'warn' | 'off';
-
-/** How an object's upstream bytes were verified. */
-export interface VerificationRecord {
-  /** 'verified' | 'unverified' (verify: warn/off) */
-  status: 'verified' | 'unverified';
-  /** What vouched for it: e.g. "openpgp:<fingerprint>", "sha256:<path>", "expectation:<source>". */
-  by: string[];
-  at: number;
-  mode: VerifyMode;
-  /** Why it is unverified, for warn mode. */
-  reason?: string;
-  /** Parts of an index refused while the rest verified (e.g. versions with a bad signature). */
-  rejected?: { item: string; reason: string }[];
-  /** The upstream's own signature that verified this object, stored beside it as an object of its own. */
-  upstreamSignature?: KeptSignature;
-}
-
-/** An upstream signature object kept with what it signs (OCI: the cosign `.sig` manifest). */
-export interface KeptSignature {
-  /** SHA-256 of the stored signature object. */
-  sha256: string;
-  /** The signatures in it that verified, by position (several signers may sign the same payload). */
-  verified: { index: number; sha256: string; keyId: string; identity: string }[];
-}
+export type { Expectation, KeptSignature, VerificationRecord, VerifyMode } from '../formats/verification.js';
+import type { Expectation, VerificationRecord } from '../formats/verification.js';
 
 export interface ObjectEntry {
   repository: string;
@@ -87,17 +64,6 @@ export interface ObjectEntry {
   verification: VerificationRecord;
 }
 
-export interface Expectation {
-  repository: string;
-  path: string;
-  algorithm: 'sha256' | 'sha384' | 'sha512' | 'sha1';
-  /** Lowercase hex. */
-  digest: string;
-  size?: number;
-  /** What vouched for this digest, e.g. "Release@<sha256>" or "sha256-file". */
-  source: string;
-}
-
 export interface DerivedKey {
   repository: string;
   /** What was derived, e.g. "openpgp-detached". */
@@ -106,6 +72,13 @@ export interface DerivedKey {
   subject: string;
   /** The signing key id the view was made with ('' if none). */
   keyId: string;
+}
+
+/** Material pinned on first use (VerifyContext.firstUse). */
+export interface TrustPin {
+  name: string;
+  sha256: string;
+  pinnedAt: number;
 }
 
 export interface SignatureLogEntry {
@@ -132,6 +105,14 @@ export interface IndexStore {
   getCachedSignature(keyId: string, messageSha256: string): Buffer | undefined;
   putCachedSignature(keyId: string, messageSha256: string, signature: Buffer): void;
   signatureLog(limit?: number): SignatureLogEntry[];
+  /**
+   * Trust on first use: pins `sha256` under (repository, name) unless something is pinned there
+   * already, and returns what is pinned (the caller compares).
+   */
+  pinFirstUse(repository: string, name: string, sha256: string, at: number): TrustPin;
+  trustPins(repository: string): TrustPin[];
+  /** The operator accepts a change: the next material seen is pinned. Returns how many pins were removed. */
+  forgetPins(repository: string, name?: string): number;
   /** Every blob digest the index references (objects and derived views). */
   referencedBlobs(): Set<string>;
   close(): void;

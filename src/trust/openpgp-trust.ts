@@ -15,7 +15,7 @@ export async function loadOpenPgpKeyring(bytes: Buffer, source: string): Promise
   try {
     const text = bytes.subarray(0, 64).toString('latin1');
     const keys = text.includes('-----BEGIN PGP')
-      ? await openpgp.readKeys({ armoredKeys: bytes.toString('utf8') })
+      ? await readArmoredBlocks(bytes.toString('utf8'))
       : await openpgp.readKeys({ binaryKeys: new Uint8Array(bytes) });
     const publicKeys = keys.map((k) => (k.isPrivate() ? k.toPublic() : k)) as openpgp.PublicKey[];
     if (publicKeys.length === 0) throw new Error('no keys found');
@@ -23,6 +23,12 @@ export async function loadOpenPgpKeyring(bytes: Buffer, source: string): Promise
   } catch (err) {
     throw new MirrorError('CONFIG_INVALID', `Cannot read the OpenPGP keyring ${source}: ${(err as Error).message}`, { file: source }, { cause: err });
   }
+}
+
+/** Operators concatenate `.asc` files into one keyring: every armored key block in the file counts. */
+async function readArmoredBlocks(text: string): Promise<openpgp.Key[]> {
+  const blocks = text.match(/-----BEGIN PGP (?:PUBLIC|PRIVATE) KEY BLOCK-----[\s\S]*?-----END PGP (?:PUBLIC|PRIVATE) KEY BLOCK-----/g) ?? [text];
+  return (await Promise.all(blocks.map((armoredKeys) => openpgp.readKeys({ armoredKeys })))).flat();
 }
 
 export type DetachedVerification = { ok: true; fingerprint: string } | { ok: false; reason: string };

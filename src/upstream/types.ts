@@ -32,6 +32,6 @@ export type UpstreamResult =
   | { kind: 'not-modified'; etag?: string; lastModified?: string }
   | { kind: 'absent'; status: number };
 
-export type SmallResult = { kind: 'fetched'; bytes: Buffer; contentType?: string } | { kind: 'absent'; status: number };
+export type { SmallResult } from '../formats/verification.js';
 
 export type HeadResult = { kind: 'present'; value: string | undefined } | { kind: 'absent'; status: number };

@@ -46,7 +46,7 @@ describe('key store: passphrase', () => {
     for (const key of manifest.keys) {
       assert.equal(key.encrypted, true);
       const body = await readFile(join(dir, key.files.private), 'utf8');
-      if (key.kind === 'openpgp') {
+      if (key.kind.startsWith('openpgp')) {
         const pgp = await openpgp.readPrivateKey({ armoredKey: body });
         assert.equal(pgp.isDecrypted(), false, 'OpenPGP secret key packets are encrypted');
       } else {

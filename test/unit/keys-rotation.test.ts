@@ -95,6 +95,7 @@ describe('key store: rotation', () => {
 
     const retiredEcdsa = ofKind(store, 'ecdsa').find((k) => k.id === oldEcdsa.id)!;
     assert.equal(retiredEcdsa.status, 'retired');
+    assert.ok(retiredEcdsa.downloadUrl, 'a retired key stays downloadable');
     const retiredPem = store.publicFile(retiredEcdsa.downloadUrl.replace('/-/keys/', ''))!.body;
     assert.ok(cryptoVerify('sha256', data, retiredPem, oldEcdsaSig));
     assert.ok(cryptoVerify('sha256', data, store.exportPublic('ecdsa', oldEcdsa.id), oldEcdsaSig));

@@ -68,16 +68,20 @@ describe('key store: first start', () => {
     assert.deepEqual(list.map((k) => k.kind).sort(), [...KEY_KINDS].sort());
     for (const key of list) {
       assert.equal(key.status, 'active');
-      if (key.kind === 'openpgp') assert.match(key.id, /^[0-9A-F]{40}$/);
+      if (key.kind.startsWith('openpgp')) assert.match(key.id, /^[0-9A-F]{40}$/);
       else assert.match(key.id, /^SHA256:[A-Za-z0-9+/]{43}=$/);
-      assert.ok(key.downloadUrl.startsWith('/-/keys/'));
-      assert.ok(store.publicFile(key.downloadUrl.slice('/-/keys/'.length)), `${key.downloadUrl} resolves`);
+      assert.ok(key.downloadUrl?.startsWith('/-/keys/'));
+      assert.ok(store.publicFile(key.downloadUrl!.slice('/-/keys/'.length)), `${key.downloadUrl} resolves`);
     }
     const algorithms = Object.fromEntries(list.map((k) => [k.kind, k.algorithm]));
     assert.deepEqual(algorithms, {
       openpgp: 'rsa4096', ecdsa: 'ecdsa-p256', rsa: 'rsa4096', 'x509-ca': 'x509-rsa3072',
       'x509-rsa': 'x509-rsa3072', 'x509-ecdsa': 'x509-ecdsa-p256', ed25519: 'ed25519',
+      // Unverified twins: the same algorithms as their primary kinds.
+      'openpgp-unverified': 'rsa4096', 'ecdsa-unverified': 'ecdsa-p256', 'rsa-unverified': 'rsa4096',
     });
+    const roles = Object.fromEntries(list.map((k) => [k.kind, k.role]));
+    for (const kind of KEY_KINDS) assert.equal(roles[kind], kind.endsWith('-unverified') ? 'unverified' : 'primary', kind);
   });
 
   it('writes the directory 0700, private files 0600 and public files 0644', async () => {
@@ -93,7 +97,7 @@ describe('key store: first start', () => {
   });
 
   it('ids are recomputable from the published keys and stable across reopen', async () => {
-    const byKind = Object.fromEntries(store.list().map((k) => [k.kind, k.id]));
+    const byKind = Object.fromEntries(store.list().map((k) => [k.kind, k.id])) as Record<string, string>;
     assert.equal(byKind.ecdsa, spkiIdOfPem(store.cosignPublicPem()));
     assert.equal(byKind.rsa, spkiIdOfPem(store.rsaPublic().pem));
     assert.equal(byKind['x509-ca'], spkiIdOfPem(new X509Certificate(store.caPem()).publicKey.export({ type: 'spki', format: 'pem' }) as string));
@@ -243,6 +247,8 @@ describe('key store: COUNTERSIGN_TEST_FAST_KEYS (test-only)', () => {
       const algorithms = Object.fromEntries(store.list().map((k) => [k.kind, k.algorithm]));
       assert.equal(algorithms.openpgp, 'rsa2048');
       assert.equal(algorithms.rsa, 'rsa2048');
+      assert.equal(algorithms['openpgp-unverified'], 'rsa2048');
+      assert.equal(algorithms['rsa-unverified'], 'rsa2048');
       assert.equal(algorithms['x509-ca'], 'x509-rsa2048');
       assert.equal(algorithms['x509-rsa'], 'x509-rsa2048');
       assert.ok(warnings.some((w) => /TEST-ONLY/.test(w)));

@@ -1,7 +1,9 @@
 /**
  * Raw: any file under the upstream base URL, served with a detached OpenPGP signature made
  * by the mirror (`<path>.asc`). Upstream trust is a keyring (`<path>.asc` upstream) and/or
- * checksum files (`<path>.sha256` upstream).
+ * checksum files (`<path>.sha256` upstream). A checksum file comes from the same upstream as
+ * the bytes, so it anchors nothing by itself: under `require` it needs the keyring, or
+ * `anchor: first-use`, which pins each file's first checksum and refuses a change.
  */
 import { MirrorError } from '../../errors.js';
 import { loadOpenPgpKeyring, verifyDetached, type OpenPgpKeyring } from '../../trust/openpgp-trust.js';
@@ -16,9 +18,14 @@ const MAX_CHECKSUM_BYTES = 64 * 1024;
 export const rawFormat: FormatAdapter<RawTrust> = {
   name: 'raw',
   trustSchema: rawTrustSchema,
-  async open({ repository, trust, verify, readTrustFile }): Promise<FormatRepository> {
-    if (verify === 'require' && !trust.keyring && !trust.checksums) {
-      throw new MirrorError('CONFIG_INVALID', `Repository "${repository}" has verify: require but no trust.keyring or trust.checksums to verify with`, { repository });
+  async open({ repository, trust, verify, anchor, readTrustFile }): Promise<FormatRepository> {
+    if (verify === 'require' && !trust.keyring && !(trust.checksums && anchor === 'first-use')) {
+      throw new MirrorError(
+        'CONFIG_INVALID',
+        `Repository "${repository}" has verify: require but nothing the operator pinned to verify with: set trust.keyring (the upstream's OpenPGP keys), `
+          + 'or trust.checksums with anchor: first-use (each file\'s first checksum is pinned), or verify: warn',
+        { repository },
+      );
     }
     const keyring: OpenPgpKeyring | undefined = trust.keyring
       ? await loadOpenPgpKeyring(await readTrustFile(trust.keyring), trust.keyring)
@@ -46,6 +53,11 @@ export const rawFormat: FormatAdapter<RawTrust> = {
           if (!sha256) return { ok: false, code: 'VERIFICATION_FAILED', reason: `${object.path}.sha256 holds no SHA-256 for ${name}` };
           vouches.push({ path: object.path, algorithm: 'sha256' as const, digest: sha256 });
           by.push(`sha256-file:${object.path}.sha256`);
+          if (!keyring && ctx.anchor === 'first-use') {
+            const pinned = ctx.firstUse(`sha256:${object.path}`, Buffer.from(sha256, 'utf8'));
+            if (!pinned.ok) return { ok: false, code: 'TRUST_CHANGED', reason: pinned.reason, vouches };
+            return { ok: true, by, vouches, anchor: 'first-use' };
+          }
         }
         if (keyring) {
           const aux = await ctx.fetchAuxiliary(`${encodePath(object.path)}.asc`, MAX_SIGNATURE_BYTES);
@@ -54,7 +66,8 @@ export const rawFormat: FormatAdapter<RawTrust> = {
           if (!result.ok) return { ok: false, code: 'VERIFICATION_FAILED', reason: `${object.path}.asc does not verify: ${result.reason}`, vouches };
           by.push(`openpgp:${result.fingerprint}`);
         }
-        return { ok: true, by, vouches };
+        // A checksum fetched beside the file is no anchor: only the keyring is the operator's.
+        return { ok: true, by, vouches, anchor: keyring ? 'pinned' : 'none' };
       },
     };
   },

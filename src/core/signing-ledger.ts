@@ -1,0 +1,152 @@
+/**
+ * The signing ledger: every signature the mirror makes goes through `sign`. It decides which
+ * org key may sign from the verification record of the object the signature vouches for, under
+ * the repository's trust epoch of today:
+ * - verified under today's epoch, by an anchor the operator vouches for → the primary key;
+ * - not verified (or a refused part of it), in a `warn`/`off` repository → the separately
+ *   published *unverified* key, so a primary signature always means verified;
+ * - anything else (a record from another epoch, unverified bytes under `require`) → refused.
+ * Each signature is logged (signature_log) and counted; ECDSA message signatures are cached.
+ */
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { isMirrorError, MirrorError } from '../errors.js';
+import type { MadeSignature, SignRequest, VerificationRecord, VerifyMode } from '../formats/types.js';
+import type { KeyRole, KeyStore } from '../keys/types.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { IndexStore } from '../store/types.js';
+
+/** What a repository trusts today (see trust-epoch.ts). */
+export interface RepositoryTrust {
+  repository: string;
+  mode: VerifyMode;
+  epoch: string;
+}
+
+/** A request the core makes itself: a detached signature streamed over a stored blob. */
+export interface StreamSignRequest {
+  scheme: 'openpgp-detached';
+  object: string;
+  data: Readable;
+  /** SHA-256 of the streamed bytes, for the log. */
+  subjectSha256: string;
+}
+
+export class SigningLedger {
+  readonly #keys: KeyStore;
+  readonly #index: IndexStore;
+  readonly #metrics: Metrics;
+
+  constructor(keys: KeyStore, index: IndexStore, metrics: Metrics) {
+    this.#keys = keys;
+    this.#index = index;
+    this.#metrics = metrics;
+  }
+
+  /**
+   * The org key role that may sign for `record` (or its part `item`) today, or the refusal. A
+   * record whose part `item` was refused is treated as unverified for that part.
+   */
+  role(trust: RepositoryTrust, record: VerificationRecord, object: string, item?: string): KeyRole {
+    if (record.epoch !== trust.epoch) {
+      throw this.#refused(trust, object, 'it was verified under trust that is no longer configured (mode, keys or upstream changed)');
+    }
+    const partRefused = item !== undefined && (record.rejected ?? []).some((r) => r.item === item);
+    if (record.status === 'verified' && !partRefused && record.anchor !== 'none') return 'primary';
+    if (trust.mode === 'require') {
+      const why = partRefused ? `${item} did not verify` : record.status !== 'verified' ? `it did not verify (${record.reason ?? 'no reason recorded'})` : 'nothing the operator pinned vouches for it';
+      throw this.#refused(trust, object, why);
+    }
+    return 'unverified';
+  }
+
+  async sign(trust: RepositoryTrust, record: VerificationRecord, request: SignRequest | StreamSignRequest): Promise<MadeSignature> {
+    const role = this.role(trust, record, request.object, 'item' in request ? request.item : undefined);
+    let made: MadeSignature;
+    try {
+      made = await this.#make(role, request);
+    } catch (err) {
+      if (isMirrorError(err)) throw err;
+      throw new MirrorError('KEY_ERROR', `Signing ${request.object} failed: ${(err as Error).message}`, { repository: trust.repository, object: request.object }, { cause: err });
+    }
+    this.#index.logSignature({
+      repository: trust.repository, object: request.object, subjectSha256: subjectDigest(request), keyId: made.keyId, kind: request.scheme,
+      signatureSha256: createHash('sha256').update(made.signature).digest('hex'), at: Date.now(),
+    });
+    this.#metrics.signatures.inc({ repository: trust.repository, kind: request.scheme, role });
+    return made;
+  }
+
+  /**
+   * What bytes derived with signatures depend on besides their subject: the ids of every key that
+   * may sign (both roles), the trust epoch, and the caller's own `parts`. Derived bytes are cached
+   * under it, so a rotation, a revocation or a trust change makes them anew.
+   */
+  cacheKey(trust: RepositoryTrust, ...parts: string[]): string {
+    const roles: KeyRole[] = ['primary', 'unverified'];
+    const ids = roles.map((r) => `${this.#keys.openpgpSigner(r).id},${this.#keys.ecdsaSigner(r).id},${this.#keys.rsaSigner(r).id}`);
+    return createHash('sha256').update([...ids, trust.epoch, ...parts].join('|')).digest('hex').slice(0, 32);
+  }
+
+  async #make(role: KeyRole, request: SignRequest | StreamSignRequest): Promise<MadeSignature> {
+    const { scheme, data } = request;
+    switch (scheme) {
+      case 'openpgp-detached': {
+        const signer = this.#keys.openpgpSigner(role);
+        const input = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+        return { keyId: signer.id, role, signature: Buffer.from(await signer.signDetached(input), 'utf8') };
+      }
+      case 'openpgp-cleartext': {
+        const signer = this.#keys.openpgpSigner(role);
+        return { keyId: signer.id, role, signature: Buffer.from(await signer.signCleartext(text(data)), 'utf8') };
+      }
+      case 'openpgp-binary': {
+        const signer = this.#keys.openpgpSigner(role);
+        return { keyId: signer.id, role, signature: Buffer.from(await signer.signDetachedBinary(bytes(data), { deterministic: true })) };
+      }
+      case 'ecdsa': {
+        const signer = this.#keys.ecdsaSigner(role);
+        const message = bytes(data);
+        const messageSha256 = createHash('sha256').update(message).digest('hex');
+        // ECDSA signatures are randomised; one per (key, message) keeps served documents stable.
+        const cached = this.#index.getCachedSignature(signer.id, messageSha256);
+        if (cached) return { keyId: signer.id, role, signature: cached };
+        const signature = signer.sign(message);
+        this.#index.putCachedSignature(signer.id, messageSha256, signature);
+        return { keyId: signer.id, role, signature };
+      }
+      case 'rsa-sha1':
+      case 'rsa-sha256':
+      case 'rsa-sha512': {
+        const signer = this.#keys.rsaSigner(role);
+        const hash = scheme.slice(4) as 'sha1' | 'sha256' | 'sha512';
+        return { keyId: signer.id, role, signature: signer.sign(bytes(data), hash), keyFileName: signer.fileName };
+      }
+      default:
+        return assertNever(scheme);
+    }
+  }
+
+  #refused(trust: RepositoryTrust, object: string, why: string): MirrorError {
+    return new MirrorError('SIGNING_REFUSED', `Refused to sign ${object}: ${why}`, { repository: trust.repository, object });
+  }
+}
+
+function subjectDigest(request: SignRequest | StreamSignRequest): string {
+  if ('subjectSha256' in request) return request.subjectSha256;
+  return createHash('sha256').update(request.data).digest('hex');
+}
+
+function bytes(data: Buffer | string | Readable): Buffer {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (Buffer.isBuffer(data)) return data;
+  throw new MirrorError('INTERNAL', 'This signature scheme signs bytes in memory, not a stream');
+}
+
+function text(data: Buffer | string | Readable): string {
+  return typeof data === 'string' ? data : bytes(data).toString('utf8');
+}
+
+function assertNever(value: never): never {
+  throw new MirrorError('INTERNAL', `Unknown signature scheme ${JSON.stringify(value)}`);
+}
