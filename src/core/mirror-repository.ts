@@ -18,6 +18,7 @@ import type { DerivedViews } from './derived-views.js';
 import { contentKey, loadDerived, type DerivedBytes } from './derived-blob.js';
 import { FollowedDownloads, type FollowedDownload } from './followed-downloads.js';
 import type { Served, StaleReason } from './served.js';
+import { SignatureMaterial } from './signature-material.js';
 import type { RepositoryTrust } from './signing-ledger.js';
 import { currentExpectations, verifyObject, type BytesToVerify, type ObjectVerification } from './verify-object.js';
 
@@ -48,6 +49,7 @@ export class MirrorRepository {
   readonly #flights = new SingleFlight<string, Served>();
   readonly #downloads = new FollowedDownloads();
   readonly #log: Logger;
+  readonly #material: SignatureMaterial;
 
   constructor(config: RepositoryConfig, format: FormatRepository, upstream: UpstreamClient | undefined, deps: MirrorRepositoryDeps) {
     this.config = config;
@@ -55,6 +57,7 @@ export class MirrorRepository {
     this.#upstream = upstream;
     this.#deps = deps;
     this.#log = deps.log.child({ repo: config.name, format: config.format });
+    this.#material = new SignatureMaterial(deps.store, config.name, config.upstream);
   }
 
   get name(): string {
@@ -178,7 +181,7 @@ export class MirrorRepository {
       // Verified under trust that is no longer configured: re-verify the stored bytes under today's
       // (no refetch when the stored material allows it); what no longer verifies is not used at all.
       usable = await this.#reestablish(ref, usable);
-      if (usable && (this.#deps.offline || this.#isFresh(ref, usable))) return this.#served(usable, 'revalidated');
+      if (usable && this.#isFresh(ref, usable)) return this.#served(usable, 'revalidated');
     }
     if (this.#deps.offline) {
       if (usable) return this.#served(usable, 'offline', 'offline');
@@ -247,7 +250,7 @@ export class MirrorRepository {
         // The upstream sent the bytes we hold (it ignored our validators).
         return await this.#confirmed(ref, entry, { etag: result.etag, lastModified: result.lastModified });
       }
-      const verification = await this.#verify(path, { sha256: stat.sha256, size: stat.size, read: () => temp.read() });
+      const verification = await this.#verify(path, { sha256: stat.sha256, size: stat.size, read: () => temp.read() }, 'upstream');
       if (!verification.ok) {
         this.#deps.metrics.verificationFailures.inc({ repository: this.name, code: verification.code });
         this.#log.error({ code: verification.code, object: path, upstream: redactUrl(result.url), sha256: stat.sha256 }, verification.reason);
@@ -284,6 +287,7 @@ export class MirrorRepository {
         verification: verification.record,
       };
       index.putObject(stored);
+      await this.#material.keep(stat.sha256, verification.material);
       return this.#served(stored, 'miss');
     } catch (err) {
       // Followers of this download see why it was refused (their streams end short of the last byte).
@@ -300,11 +304,13 @@ export class MirrorRepository {
    * then is the confirmation recorded.
    */
   async #confirmed(ref: ObjectRef, entry: ObjectEntry, validators: { etag?: string; lastModified?: string }): Promise<Served> {
-    const again = await this.#verify(ref.path, this.#storedBytes(entry), entry.verification.revision);
+    // The upstream's signature material is fetched anew too: it may have been withdrawn.
+    const again = await this.#verify(ref.path, this.#storedBytes(entry), 'upstream', entry.verification.revision);
     if (!again.ok) {
       this.#refusedStored(entry, again);
       throw new MirrorError(again.code, `Refused ${ref.path}: ${again.reason}`, { repository: this.name, object: ref.path });
     }
+    await this.#material.keep(entry.sha256, again.material);
     const confirmed: ObjectEntry = {
       ...entry, verification: again.record, checkedAt: this.#deps.now(),
       ...(validators.etag ? { etag: validators.etag } : {}), ...(validators.lastModified ? { lastModified: validators.lastModified } : {}),
@@ -319,10 +325,11 @@ export class MirrorRepository {
    * served with it (companions) cannot be re-established.
    */
   async #reestablish(ref: ObjectRef, entry: ObjectEntry): Promise<ObjectEntry | undefined> {
-    let again: ObjectVerification;
+    let again: ObjectVerification & { material: Map<string, Buffer> };
     try {
-      again = await this.#verify(ref.path, this.#storedBytes(entry), entry.verification.revision);
+      again = await this.#verify(ref.path, this.#storedBytes(entry), 'stored-first', entry.verification.revision);
       if (again.ok) for (const companion of again.companions) await this.fetchObject(companion);
+      if (again.ok) await this.#material.keep(entry.sha256, again.material);
     } catch (err) {
       const reason = isMirrorError(err) ? `${err.code}: ${err.message}` : String(err);
       this.#log.warn({ object: ref.path, sha256: entry.sha256, err: reason }, 'the stored copy could not be re-verified under today\'s trust');
@@ -343,12 +350,23 @@ export class MirrorRepository {
     this.#log.error({ code: refusal.code, object: entry.path, sha256: entry.sha256 }, `the stored copy no longer verifies: ${refusal.reason}`);
   }
 
-  #verify(path: string, object: BytesToVerify, served?: ObjectEntry['verification']['revision']): Promise<ObjectVerification> {
-    const stored = served ?? this.#deps.store.index.getObject(this.name, path)?.verification.revision;
-    return verifyObject({
-      trust: this.trust, path, format: this.format, ctx: this.#verifyContext(), object, index: this.#deps.store.index,
-      ...(stored ? { served: stored } : {}),
+  /**
+   * Verifies bytes under today's trust. `material`: where the upstream's signature material comes
+   * from — the upstream, or first what was kept with these bytes when they last verified. What was
+   * fetched comes back in `material` so the caller keeps it once the bytes are committed.
+   */
+  async #verify(
+    path: string, object: BytesToVerify, material: 'upstream' | 'stored-first', served?: ObjectEntry['verification']['revision'],
+  ): Promise<ObjectVerification & { material: Map<string, Buffer> }> {
+    const revision = served ?? this.#deps.store.index.getObject(this.name, path)?.verification.revision;
+    const upstream = (auxPath: string, maxBytes: number, options?: { accept?: string }) => this.#requireUpstream(auxPath).fetchSmall(auxPath, maxBytes, options);
+    const recording = this.#material.recording(upstream);
+    const fetchAuxiliary = material === 'upstream' ? recording.fetch : this.#material.storedFirst(object.sha256, recording.fetch);
+    const outcome = await verifyObject({
+      trust: this.trust, path, format: this.format, ctx: { ...this.#verifyContext(), fetchAuxiliary }, object, index: this.#deps.store.index,
+      ...(revision ? { served: revision } : {}),
     });
+    return { ...outcome, material: recording.fetched };
   }
 
   #storedBytes(entry: ObjectEntry): BytesToVerify {

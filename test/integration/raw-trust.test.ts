@@ -122,6 +122,25 @@ describe('raw: trust changes take effect at the next request', () => {
     assert.deepEqual(await orgSignature(m, '/files/signed-by-b.bin'), { primary: true, unverified: false });
   });
 
+  test('offline, a trust change is applied from the signature material kept with each file', async () => {
+    const dataDir = await newDataDir();
+    let m = await restart(dataDir, repo(), [keyA, keyB]);
+    assert.equal((await m.get('/files/signed-by-a.bin')).status, 200);
+    assert.equal((await m.get('/files/signed-by-b.bin')).status, 200);
+
+    await m.close();
+    await writeFile(join(dataDir, 'keyring.asc'), await oneKeyring([keyA]));
+    m = mirror = await startMirror({ dataDir, offline: true, repositories: [repo()] });
+    const refused = await m.get('/files/signed-by-b.bin');
+    assert.notEqual(refused.status, 200, 'signed only by the removed key: not served, even offline');
+    assert.notEqual((await m.get('/files/signed-by-b.bin.asc')).status, 200);
+    // Positive control: re-verified from the kept upstream .asc without the upstream, and org-signed.
+    const kept = await m.get('/files/signed-by-a.bin');
+    assert.equal(kept.status, 200);
+    assert.equal(await kept.text(), 'A signed this\n');
+    assert.deepEqual(await orgSignature(m, '/files/signed-by-a.bin'), { primary: true, unverified: false });
+  });
+
   test('a new upstream under the same repository name re-verifies what the old one served', async () => {
     const dataDir = await newDataDir();
     let m = await restart(dataDir, repo(), [keyA]);
