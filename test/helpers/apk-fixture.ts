@@ -93,7 +93,11 @@ export async function buildApk(key: ApkKey, opts: { name: string; version?: stri
 }
 
 /** APKINDEX.tar.gz over the packages, signed RSA256 by `key`. */
-export async function buildApkIndex(key: ApkKey, packages: BuiltApk[], opts: { description?: string } = {}): Promise<Buffer> {
+export async function buildApkIndex(key: ApkKey, packages: BuiltApk[], opts: {
+  description?: string;
+  /** Build time stamped on the tar entries, Unix seconds (apk index: SOURCE_DATE_EPOCH); default: now. */
+  mtime?: number;
+} = {}): Promise<Buffer> {
   const dir = await mkdtemp(join(tmpdir(), 'countersign-apkindex-'));
   try {
     const text = packages.map((p) => [
@@ -101,7 +105,8 @@ export async function buildApkIndex(key: ApkKey, packages: BuiltApk[], opts: { d
     ].join('\n')).join('\n') + '\n';
     await writeFile(join(dir, 'APKINDEX'), text);
     await writeFile(join(dir, 'DESCRIPTION'), opts.description ?? 'countersign-fixture');
-    const tar = await out('tar', ['-c', '--format=ustar', '--owner=0', '--group=0', '--numeric-owner', '-f', '-', 'DESCRIPTION', 'APKINDEX'], dir);
+    const mtime = opts.mtime === undefined ? [] : [`--mtime=@${opts.mtime}`];
+    const tar = await out('tar', ['-c', '--format=ustar', '--owner=0', '--group=0', '--numeric-owner', ...mtime, '-f', '-', 'DESCRIPTION', 'APKINDEX'], dir);
     const index = await gzip(dir, 'index.tar', tar);
     return Buffer.concat([await signatureMember(dir, key, 'RSA256', index), index]);
   } finally {

@@ -57,6 +57,8 @@ export async function buildRpmRepo(opts: {
   packages: RpmSpec[]; packageKey: GpgKey; repoKey?: GpgKey; compress?: 'gz' | 'xz'; signPackages?: boolean;
   /** Adds an updateinfo.xml (with modifyrepo_c), metadata the mirror serves as it is. */
   updateinfo?: boolean;
+  /** repomd.xml `<revision>` (createrepo_c --revision; default: the Unix time of the run). */
+  revision?: string;
 }): Promise<BuiltRpmRepo> {
   const work = await mkdtemp(join(tmpdir(), 'countersign-rpm-repo-'));
   try {
@@ -78,7 +80,9 @@ export async function buildRpmRepo(opts: {
         env: { ...process.env, GNUPGHOME: opts.packageKey.home },
       });
     }
-    await run('createrepo_c', ['--quiet', ...(opts.compress === 'xz' ? ['--general-compress-type', 'xz'] : []), repo]);
+    await run('createrepo_c', [
+      '--quiet', ...(opts.compress === 'xz' ? ['--general-compress-type', 'xz'] : []), ...(opts.revision ? ['--revision', opts.revision] : []), repo,
+    ]);
     if (opts.updateinfo) {
       await writeFile(join(work, 'updateinfo.xml'), [
         '<?xml version="1.0" encoding="UTF-8"?>', '<updates>', '  <update from="security@upstream.example" status="final" type="security" version="1">',

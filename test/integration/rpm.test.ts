@@ -168,7 +168,9 @@ describe('rpm repository', () => {
     assert.match(repomd.toString('utf8'), /primary\.xml\.xz\.gz"/);
   });
 
-  test('after metadataTtl repomd.xml is revalidated (304) and nothing else is fetched', async () => {
+  // Issue 9: a 304 confirms the bytes, not their verification (a key may have expired or been
+  // revoked since), so repomd.xml.asc is fetched and checked again; nothing else is fetched.
+  test('after metadataTtl repomd.xml is revalidated (304), its signature checked again, and nothing else is fetched', async () => {
     mirror.advanceClock(TTL_MS + 1);
     upstream.resetCounts();
     const res = await mirror.get('/el/repodata/repomd.xml');
@@ -176,7 +178,8 @@ describe('rpm repository', () => {
     assert.equal(res.headers.get('x-cache'), 'REVALIDATED');
     await res.arrayBuffer();
     assert.equal(upstream.requests('/el/repodata/repomd.xml'), 1);
-    assert.equal(upstream.requests(), 1);
+    assert.equal(upstream.requests('/el/repodata/repomd.xml.asc'), 1);
+    assert.equal(upstream.requests(), 2);
   });
 
   const primaryOf = (repo: BuiltRpmRepo) => [...repo.files.keys()].find((p) => p.endsWith('-primary.xml.gz'))!;

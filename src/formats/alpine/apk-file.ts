@@ -33,12 +33,12 @@ function signatureOf(bytes: Buffer): { signatures: TarFile[]; rest: Buffer } {
   return { signatures: readTar(sig.content, { maxFiles: 16 }), rest: bytes.subarray(sig.end) };
 }
 
-export function splitIndex(bytes: Buffer): ApkParts & { indexText: string } {
+export function splitIndex(bytes: Buffer): ApkParts & { indexText: string; indexMtime: number } {
   const { signatures, rest } = signatureOf(bytes);
   const files = readTar(readMember(rest, 0, MAX_MEMBER * 8).content);
   const index = files.find((f) => f.name === 'APKINDEX');
   if (!index) throw new Error('the archive holds no APKINDEX file');
-  return { signatures, rest, signed: rest, indexText: index.data.toString('utf8') };
+  return { signatures, rest, signed: rest, indexText: index.data.toString('utf8'), indexMtime: index.mtime };
 }
 
 export function splitPackage(bytes: Buffer): ApkPackageParts {

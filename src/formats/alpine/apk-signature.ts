@@ -16,7 +16,7 @@ const MAX_SIGNATURE = 65536;
 export type SignatureCheck = { ok: true; by: string } | { ok: false; reason: string };
 
 /** Checks the signature entries against the trusted keys (by file name), as apk picks them. */
-export function checkApkSignature(entries: TarFile[], signed: Buffer, keys: ReadonlyMap<string, KeyObject>): SignatureCheck {
+export function checkApkSignature(entries: readonly Pick<TarFile, 'name' | 'data'>[], signed: Buffer, keys: ReadonlyMap<string, KeyObject>): SignatureCheck {
   const names: string[] = [];
   for (const e of entries) {
     const m = /^\.SIGN\.(RSA|RSA256|RSA512)\.(.+)$/.exec(e.name);

@@ -13,7 +13,7 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { MirrorError } from '../../errors.js';
-import type { Classified, FormatAdapter, FormatRepository, ObjectRef, VerifyOutcome } from '../types.js';
+import type { Classified, FormatAdapter, FormatRepository, ObjectRef, Revision, VerifyOutcome } from '../types.js';
 import { checkApkSignature, sha1Hex, signatureMember } from './apk-signature.js';
 import { sha256Hex, splitIndex, splitPackage } from './apk-file.js';
 import { parseApkIndex } from './apkindex.js';
@@ -27,6 +27,19 @@ const KEY_FILE = /^[A-Za-z0-9@._+-]{1,128}$/;
 
 /** Where the identity a verified index vouches for a package is recorded: a part, not the whole file. */
 const controlOf = (path: string) => `${path}#control`;
+
+/**
+ * The revision of an APKINDEX.tar.gz, for the core's rollback check: the mtime of its APKINDEX tar
+ * entry. `apk index` stamps it (and DESCRIPTION's) with the build time (apk-tools src/app_index.c:
+ * `fi.mtime = apk_get_build_time()`, SOURCE_DATE_EPOCH or now), and the signature covers the
+ * compressed index member, tar headers included, so it cannot be changed without re-signing.
+ * DESCRIPTION is free text (`v3.20.3-123-g…`), not an ordering; the outer gzip header's time is
+ * outside what is signed. An mtime of 0 (a reproducible build pinned to the epoch) orders nothing.
+ */
+function indexRevision(mtime: number): Revision | undefined {
+  if (mtime <= 0) return undefined;
+  return { value: mtime * 1000, label: `APKINDEX built ${new Date(mtime * 1000).toISOString()}` };
+}
 
 export const alpineFormat: FormatAdapter<AlpineTrust> = {
   name: 'alpine',
@@ -56,7 +69,9 @@ export const alpineFormat: FormatAdapter<AlpineTrust> = {
       classify(path): Classified {
         const name = path.slice(path.lastIndexOf('/') + 1);
         if (path === '-/setup') {
-          return { kind: 'generated', contentType: 'text/plain; charset=utf-8', generate: () => Buffer.from(setupSnippet(repository, repositoryUrl, orgKeys.rsaPublic().fileName)) };
+          // A warn/off repository serves content signed by the unverified key: apk needs that key file too.
+          const keyFiles = verify === 'require' ? [orgKeys.rsaPublic('primary').fileName] : [orgKeys.rsaPublic('primary').fileName, orgKeys.rsaPublic('unverified').fileName];
+          return { kind: 'generated', contentType: 'text/plain; charset=utf-8', generate: () => Buffer.from(setupSnippet(repository, repositoryUrl, keyFiles, verify)) };
         }
         if (name === INDEX) return { kind: 'view', of: indexRef(path), view: 'index', contentType: GZIP };
         if (name.endsWith('.apk') && !name.startsWith('.')) {
@@ -85,7 +100,11 @@ export const alpineFormat: FormatAdapter<AlpineTrust> = {
             return fail(`${object.path}: ${(err as Error).message}`);
           }
           const dir = dirOf(object.path);
-          return { ok: true, by: [sig.by], vouches: packages.map((p) => ({ path: controlOf(`${dir}${p.fileName}`), algorithm: 'sha1', digest: p.controlSha1 })) };
+          const revision = indexRevision(parts.indexMtime);
+          return {
+            ok: true, by: [sig.by], ...(revision ? { revision } : {}),
+            vouches: packages.map((p) => ({ path: controlOf(`${dir}${p.fileName}`), algorithm: 'sha1', digest: p.controlSha1 })),
+          };
         }
         const vouched = ctx.expectations(controlOf(object.path));
         if (vouched.length === 0) return fail(`${object.path} is not listed in a verified ${INDEX}`);
@@ -104,12 +123,12 @@ export const alpineFormat: FormatAdapter<AlpineTrust> = {
         return { ok: true, by: [sig.by, ...vouched.map((e) => `identity:sha1@${e.source}`)] };
       },
 
-      derive(ctx, view, input): Buffer {
+      async derive(ctx, view, input): Promise<Buffer> {
         try {
           const parts = view === 'index' ? splitIndex(input.bytes) : view === 'package' ? splitPackage(input.bytes) : undefined;
           if (!parts) throw new MirrorError('INTERNAL', `alpine has no view "${view}"`, { repository, object: input.path });
-          const { fileName, signature } = ctx.rsaSign(input.path, parts.signed, 'sha256');
-          return Buffer.concat([signatureMember(fileName, signature), parts.rest]);
+          const { keyFileName, signature } = await ctx.sign({ scheme: 'rsa-sha256', object: input.path, data: parts.signed });
+          return Buffer.concat([signatureMember(keyFileName!, signature), parts.rest]);
         } catch (err) {
           if (err instanceof MirrorError) throw err;
           throw new MirrorError('VERIFICATION_FAILED', `Cannot re-sign ${input.path}: ${(err as Error).message}`, { repository, object: input.path }, { cause: err });

@@ -11,6 +11,8 @@ export class TarError extends Error {
 export interface TarFile {
   name: string;
   data: Buffer;
+  /** The header's modification time, seconds since the epoch. */
+  mtime: number;
 }
 
 const BLOCK = 512;
@@ -36,6 +38,8 @@ export function readTar(buf: Buffer, limits: { maxFiles: number } = { maxFiles: 
     const header = buf.subarray(at, at + BLOCK);
     if (header.every((x) => x === 0)) break;
     const size = octal(header, 124, 12);
+    // Only the index's mtime is used (its revision); elsewhere an odd field must not refuse an archive apk reads.
+    const mtime = /^[0-7]{1,12}$/.test(text(header, 136, 12).trim()) ? octal(header, 136, 12) : 0;
     const type = String.fromCharCode(header[156] ?? 0);
     const start = at + BLOCK;
     if (start + size > buf.length) throw new TarError('a tar entry runs past the end of the archive');
@@ -50,7 +54,7 @@ export function readTar(buf: Buffer, limits: { maxFiles: number } = { maxFiles: 
     longName = undefined;
     if (type === '0' || type === '\0') {
       if (files.length >= limits.maxFiles) throw new TarError('too many files in the archive');
-      files.push({ name, data });
+      files.push({ name, data, mtime });
     }
   }
   return files;

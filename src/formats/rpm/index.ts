@@ -23,7 +23,7 @@ import { compressionOf, decompress, DecompressError } from './decompress.js';
 import { decodePackageMap, describeResigned, encodePackageMap, mapLimit } from './package-map.js';
 import { derivedTypeOf, isContentAddressed, safeHref, servedMetadataPath } from './paths.js';
 import { listedPkgids, primaryPackages, rewritePkgids, rewritePrimary } from './primary.js';
-import { parseRepomd, servedRepomd, type DerivedFile, type Repomd } from './repomd.js';
+import { parseRepomd, repomdRevision, servedRepomd, type DerivedFile, type Repomd } from './repomd.js';
 import { RpmFormatError } from './rpm-header.js';
 import { parseRpm, signedHeaderBytes } from './rpm-package.js';
 import { resignRpm } from './rpm-resign.js';
@@ -67,6 +67,15 @@ export const rpmFormat: FormatAdapter<RpmTrust> = {
     const metadataRef = (path: string, pinned = true): ObjectRef => ({ path, mutable: !isContentAddressed(path), requires: [pinnedRepomd], ...(pinned ? { pinned } : {}) });
     const packageRef = (path: string): ObjectRef => ({ path, mutable: false, contentType: RPM, requires: [pinnedRepomd] });
     const fail = (reason: string): VerifyOutcome => ({ ok: false, code: 'VERIFICATION_FAILED', reason });
+    /**
+     * The key file dnf imports (gpgkey=): the primary keys, and in a warn/off repository the
+     * unverified keys too, since what did not verify there is signed by them and dnf refuses a
+     * package or repomd.xml.asc by a key it lacks. A require repository never serves content signed
+     * by the unverified keys, so it publishes only the primary ones: a client of it never trusts them.
+     */
+    const publishedKeys = (): string => verify === 'require'
+      ? keys.openpgpPublicArmored('primary')
+      : `${keys.openpgpPublicArmored('primary').trimEnd()}\n${keys.openpgpPublicArmored('unverified')}`;
 
     const resolveMetadata = (path: string, index: IndexedInput): Classified => {
       const md = repomdOf(index.sha256, index.bytes);
@@ -91,9 +100,12 @@ export const rpmFormat: FormatAdapter<RpmTrust> = {
         throw err;
       }
       const listed = md.entries.filter((e) => e.role !== 'dropped');
+      const revision = repomdRevision(md);
       return {
         ok: true,
         by: [`openpgp:${result.fingerprint}`],
+        // The core refuses a repomd.xml older than the one it serves (a replayed, genuinely signed revision).
+        ...(revision ? { revision } : {}),
         vouches: listed.map((e) => ({ path: e.path, algorithm: e.algorithm, digest: e.digest, ...(e.size !== undefined ? { size: e.size } : {}) })),
         // A repomd revision is committed only with every file it lists verified beside it.
         companions: listed.map((e) => metadataRef(e.path, false)),
@@ -162,7 +174,7 @@ export const rpmFormat: FormatAdapter<RpmTrust> = {
       switch (view) {
         case 'package': {
           const pkg = parseRpm(input.bytes);
-          const { signature } = await ctx.openpgpSignBinary(input.path, signedHeaderBytes(pkg));
+          const { signature } = await ctx.sign({ scheme: 'openpgp-binary', object: input.path, data: signedHeaderBytes(pkg) });
           return resignRpm(pkg, signature);
         }
         case 'package-map':
@@ -179,8 +191,7 @@ export const rpmFormat: FormatAdapter<RpmTrust> = {
         case 'repomd':
           return buildRepomd(ctx, input);
         case 'repomd-asc': {
-          const { signature } = await ctx.openpgpSign(REPOMD, 'detached', await buildRepomd(ctx, input));
-          return Buffer.from(signature, 'utf8');
+          return (await ctx.sign({ scheme: 'openpgp-detached', object: REPOMD, data: await buildRepomd(ctx, input) })).signature;
         }
         default:
           throw new MirrorError('INTERNAL', `rpm has no view "${view}"`, { repository, object: input.path });
@@ -191,8 +202,8 @@ export const rpmFormat: FormatAdapter<RpmTrust> = {
       classify(path): Classified {
         if (path === REPOMD) return { kind: 'view', of: repomdRef, view: 'repomd', contentType: XML };
         if (path === `${REPOMD}.asc`) return { kind: 'view', of: pinnedRepomd, view: 'repomd-asc', contentType: 'application/pgp-signature' };
-        if (path === `${REPOMD}.key`) return { kind: 'generated', contentType: 'application/pgp-keys', generate: () => Buffer.from(keys.openpgpPublicArmored()) };
-        if (path === '-/setup') return { kind: 'generated', contentType: 'text/plain; charset=utf-8', generate: () => Buffer.from(setupSnippet(repository, repositoryUrl)) };
+        if (path === `${REPOMD}.key`) return { kind: 'generated', contentType: 'application/pgp-keys', generate: () => Buffer.from(publishedKeys()) };
+        if (path === '-/setup') return { kind: 'generated', contentType: 'text/plain; charset=utf-8', generate: () => Buffer.from(setupSnippet(repository, repositoryUrl, verify)) };
         if (path.startsWith('repodata/')) return { kind: 'indexed', index: pinnedRepomd, resolve: (index) => resolveMetadata(path, index) };
         if (path.endsWith('.rpm') && safeHref(path)) return { kind: 'view', of: packageRef(path), view: 'package', contentType: RPM };
         return { kind: 'not-found', reason: `${path} is neither repository metadata nor a package` };

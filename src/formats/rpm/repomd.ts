@@ -6,7 +6,7 @@
  * Each `<data type="…">` names one file: checksum (of the file as stored), open-checksum (of it
  * decompressed), location href, timestamp, size, open-size.
  */
-import type { DigestAlgorithm } from '../types.js';
+import type { DigestAlgorithm, Revision } from '../types.js';
 import { derivedTypeOf, safeHref, servedMetadataPath, type DerivedMetadataType } from './paths.js';
 import { assertPlainXml, attributes, elements, escapeXml, firstElement, MetadataError, splice } from './xml-text.js';
 
@@ -28,6 +28,8 @@ export interface RepomdEntry {
 export interface Repomd {
   text: string;
   entries: RepomdEntry[];
+  /** `<revision>`, as written (createrepo_c: the Unix time of the run unless `--revision` set it). */
+  revision?: string;
 }
 
 const CHECKSUM_TYPES: Record<string, DigestAlgorithm> = { sha: 'sha1', sha1: 'sha1', sha256: 'sha256', sha384: 'sha384', sha512: 'sha512' };
@@ -77,7 +79,26 @@ export function parseRepomd(bytes: Buffer): Repomd {
     });
   }
   if (!seen.has('primary')) throw new MetadataError('repomd.xml lists no primary metadata');
-  return { text, entries };
+  const revision = firstElement(text, 'revision')?.inner?.trim();
+  return { text, entries, ...(revision ? { revision } : {}) };
+}
+
+/**
+ * The monotonic revision of a repomd.xml, for the core's rollback check. createrepo_c writes
+ * `<revision>` as the Unix time of its run (src/createrepo_c.c: `time(NULL)`) unless the publisher
+ * passes `--revision STRING`, which may be anything (a version, a name): only an integer is taken.
+ * Otherwise the newest `<timestamp>` of the listed files is: createrepo_c sets each to the file's
+ * mtime when it wrote it (or to the revision with `--set-timestamp-to-revision`), so a later run
+ * never lists older files. Both are covered by repomd.xml.asc. Neither → no revision (no check).
+ */
+export function repomdRevision(md: Repomd): Revision | undefined {
+  if (md.revision !== undefined && /^\d{1,15}$/.test(md.revision)) {
+    return { value: Number(md.revision), label: `repomd.xml revision ${md.revision}` };
+  }
+  const stamps = md.entries.flatMap((e) => (e.timestamp ? [Number(e.timestamp)] : []));
+  if (stamps.length === 0) return undefined;
+  const newest = Math.max(...stamps);
+  return { value: newest, label: `repomd.xml with files timestamped up to ${new Date(newest * 1000).toISOString()}` };
 }
 
 function intText(s: string | undefined): number | undefined {
