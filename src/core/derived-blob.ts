@@ -6,29 +6,42 @@ import { SingleFlight } from '../upstream/single-flight.js';
 export interface DerivedBytes {
   bytes: Buffer;
   sha256: string;
+  /**
+   * Made from, or signed over, something that did not verify (a view built on a package that did
+   * not verify, a signature by the unverified key): nothing derived from these bytes may be signed
+   * by the primary key.
+   */
+  unverified?: boolean;
 }
 
 export async function loadDerived(store: Store, key: DerivedKey): Promise<DerivedBytes | undefined> {
   const known = store.index.getDerived(key);
   if (!known) return undefined;
-  const hot = store.hot.get(known);
-  if (hot) return { bytes: hot, sha256: known };
-  if (!(await store.blobs.has(known))) return undefined;
-  const bytes = await store.blobs.readAll(known);
-  store.hot.set(known, bytes);
-  return { bytes, sha256: known };
+  const flag = known.unverified ? { unverified: true } : {};
+  const hot = store.hot.get(known.sha256);
+  if (hot) return { bytes: hot, sha256: known.sha256, ...flag };
+  if (!(await store.blobs.has(known.sha256))) return undefined;
+  const bytes = await store.blobs.readAll(known.sha256);
+  store.hot.set(known.sha256, bytes);
+  return { bytes, sha256: known.sha256, ...flag };
 }
 
-export async function saveDerived(store: Store, key: DerivedKey, bytes: Buffer): Promise<DerivedBytes> {
+export async function saveDerived(store: Store, key: DerivedKey, bytes: Buffer, unverified = false): Promise<DerivedBytes> {
   const stat = await store.blobs.put(bytes);
-  store.index.putDerived(key, stat.sha256);
+  store.index.putDerived(key, stat.sha256, unverified);
   store.hot.set(stat.sha256, bytes);
-  return { bytes, sha256: stat.sha256 };
+  return { bytes, sha256: stat.sha256, ...(unverified ? { unverified } : {}) };
 }
 
 /** Bytes a repository published by digest (DeriveContext.putContent), served through `content` classifications. */
 export function contentKey(repository: string, sha256: string): DerivedKey {
   return { repository, kind: 'content', subject: sha256, keyId: '' };
+}
+
+/** What a maker returns: the bytes, and whether they depend on anything unverified. */
+export interface Made {
+  bytes: Buffer;
+  unverified: boolean;
 }
 
 /**
@@ -43,11 +56,12 @@ export class DerivedCache {
     this.#store = store;
   }
 
-  async get(key: DerivedKey, make: () => Promise<Buffer>, onMade?: (made: DerivedBytes) => void): Promise<DerivedBytes> {
+  async get(key: DerivedKey, make: () => Promise<Made>, onMade?: (made: DerivedBytes) => void): Promise<DerivedBytes> {
     const known = await loadDerived(this.#store, key);
     if (known) return known;
     return this.#flights.run(`${key.repository}\0${key.kind}\0${key.subject}\0${key.keyId}`, async () => {
-      const made = await saveDerived(this.#store, key, await make());
+      const { bytes, unverified } = await make();
+      const made = await saveDerived(this.#store, key, bytes, unverified);
       onMade?.(made);
       return made;
     });

@@ -27,7 +27,7 @@ export class DerivedSignatures {
     const key = { repository: trust.repository, kind: scheme, subject, keyId: this.#ledger.cacheKey(trust, role) };
     return this.#cache.get(key, async () => {
       const made = await this.#ledger.sign(trust, record, { scheme, object, data: this.#store.blobs.open(subject), subjectSha256: subject });
-      return made.signature;
+      return { bytes: made.signature, unverified: made.role !== 'primary' };
     });
   }
 }

@@ -6,11 +6,21 @@
  * from, so a re-verification that refuses more (or less) makes the view anew.
  */
 import { createHash } from 'node:crypto';
-import type { DeriveContext, FormatRepository } from '../formats/types.js';
+import type { DeriveContext, FormatRepository, ObjectRef } from '../formats/types.js';
 import type { Store } from '../store/open-store.js';
 import type { ObjectEntry } from '../store/types.js';
-import { contentKey, DerivedCache, type DerivedBytes } from './derived-blob.js';
+import { contentKey, DerivedCache, type DerivedBytes, type Made } from './derived-blob.js';
 import type { RepositoryTrust, SigningLedger } from './signing-ledger.js';
+
+interface ViewArgs {
+  trust: RepositoryTrust;
+  repositoryUrl: string;
+  format: FormatRepository;
+  view: string;
+  entry: ObjectEntry;
+  /** How the repository serves a view of another of its objects, with its unverified mark. */
+  derivedOf(ref: ObjectRef, view: string): Promise<DerivedBytes>;
+}
 
 export class DerivedViews {
   readonly #store: Store;
@@ -23,23 +33,52 @@ export class DerivedViews {
     this.#cache = new DerivedCache(store);
   }
 
-  async get(args: {
-    trust: RepositoryTrust; repositoryUrl: string; format: FormatRepository; view: string; entry: ObjectEntry;
-    /** How the repository serves a view of another of its objects (DeriveContext.derivedOf). */
-    derivedOf: DeriveContext['derivedOf'];
-  }): Promise<DerivedBytes> {
+  async get(args: ViewArgs): Promise<DerivedBytes> {
     const { trust, view, entry } = args;
     const key = { repository: trust.repository, kind: `view:${view}`, subject: entry.sha256, keyId: this.#contextId(args) };
     return this.#cache.get(key, async () => {
-      const upstreamBytes = this.#store.hot.get(entry.sha256) ?? (await this.#store.blobs.readAll(entry.sha256));
-      return args.format.derive!(this.#context(args), view, {
-        path: entry.path,
-        sha256: entry.sha256,
-        bytes: upstreamBytes,
-        verification: entry.verification,
-        checkedAt: entry.checkedAt,
-      });
+      const first = await this.#make(args, false);
+      if (!first.inputsUnverified || !first.signedPrimary) return first;
+      // Something unverified came in after the primary key had signed part of the view: make it
+      // again with every signature by the unverified key, so the view never mixes the two.
+      return this.#make(args, true);
     });
+  }
+
+  /**
+   * Makes the view once. Its inputs are unverified when its own object's record does not let the
+   * primary key vouch, or when a view it is built on (derivedOf) is marked unverified; then every
+   * signature it makes is by the unverified key (or refused under require), and the view is marked
+   * unverified in turn, as it is when any signature in it is the unverified key's.
+   */
+  async #make(args: ViewArgs, startUnverified: boolean): Promise<Made & { inputsUnverified: boolean; signedPrimary: boolean }> {
+    const { trust, entry } = args;
+    let inputsUnverified = startUnverified || !this.#ledger.vouches(trust, entry.verification);
+    let signedUnverified = false;
+    let signedPrimary = false;
+    const ctx: DeriveContext = {
+      ...this.#context(args),
+      sign: async (request) => {
+        const made = await this.#ledger.sign(trust, entry.verification, request, { unverifiedInputs: inputsUnverified });
+        if (made.role === 'primary') signedPrimary = true;
+        else signedUnverified = true;
+        return made;
+      },
+      derivedOf: async (ref, inner) => {
+        const made = await args.derivedOf(ref, inner);
+        if (made.unverified) inputsUnverified = true;
+        return made;
+      },
+    };
+    const upstreamBytes = this.#store.hot.get(entry.sha256) ?? (await this.#store.blobs.readAll(entry.sha256));
+    const bytes = await args.format.derive!(ctx, args.view, {
+      path: entry.path,
+      sha256: entry.sha256,
+      bytes: upstreamBytes,
+      verification: entry.verification,
+      checkedAt: entry.checkedAt,
+    });
+    return { bytes, unverified: inputsUnverified || signedUnverified, inputsUnverified, signedPrimary };
   }
 
   /** What a view depends on besides the upstream bytes: keys, trust, the record, where clients reach us. */
@@ -49,15 +88,13 @@ export class DerivedViews {
     return this.#ledger.cacheKey(args.trust, args.repositoryUrl, record);
   }
 
-  #context(args: { trust: RepositoryTrust; repositoryUrl: string; entry: ObjectEntry; derivedOf: DeriveContext['derivedOf'] }): DeriveContext {
-    const { trust, entry } = args;
+  /** Everything but `sign` and `derivedOf`, which #make binds to this object's record and inputs. */
+  #context(args: ViewArgs): Omit<DeriveContext, 'sign' | 'derivedOf'> {
+    const { trust } = args;
     return {
       repository: trust.repository,
       repositoryUrl: args.repositoryUrl,
       mode: trust.mode,
-      derivedOf: args.derivedOf,
-      // Bound to this object's record: a format cannot sign on behalf of anything else.
-      sign: (request) => this.#ledger.sign(trust, entry.verification, request),
       putContent: async (bytes) => {
         const stat = await this.#store.blobs.put(bytes);
         this.#store.index.putDerived(contentKey(trust.repository, stat.sha256), stat.sha256);

@@ -47,21 +47,35 @@ export class SigningLedger {
    * The org key role that may sign for `record` (or its part `item`) today, or the refusal. A
    * record whose part `item` was refused is treated as unverified for that part.
    */
-  role(trust: RepositoryTrust, record: VerificationRecord, object: string, item?: string): KeyRole {
+  role(trust: RepositoryTrust, record: VerificationRecord, object: string, item?: string, unverifiedInputs = false): KeyRole {
     if (record.epoch !== trust.epoch) {
       throw this.#refused(trust, object, 'it was verified under trust that is no longer configured (mode, keys or upstream changed)');
     }
     const partRefused = item !== undefined && (record.rejected ?? []).some((r) => r.item === item);
-    if (record.status === 'verified' && !partRefused && record.anchor !== 'none') return 'primary';
+    if (this.vouches(trust, record) && !partRefused && !unverifiedInputs) return 'primary';
     if (trust.mode === 'require') {
-      const why = partRefused ? `${item} did not verify` : record.status !== 'verified' ? `it did not verify (${record.reason ?? 'no reason recorded'})` : 'nothing the operator pinned vouches for it';
+      const why = partRefused ? `${item} did not verify`
+        : record.status !== 'verified' ? `it did not verify (${record.reason ?? 'no reason recorded'})`
+          : unverifiedInputs ? 'it is made from something that did not verify'
+            : 'nothing the operator pinned vouches for it';
       throw this.#refused(trust, object, why);
     }
     return 'unverified';
   }
 
-  async sign(trust: RepositoryTrust, record: VerificationRecord, request: SignRequest | StreamSignRequest): Promise<MadeSignature> {
-    const role = this.role(trust, record, request.object, 'item' in request ? request.item : undefined);
+  /** Whether the primary key may vouch for what this record verified (today's epoch, verified, anchored). */
+  vouches(trust: RepositoryTrust, record: VerificationRecord): boolean {
+    return record.epoch === trust.epoch && record.status === 'verified' && record.anchor !== 'none';
+  }
+
+  /**
+   * `unverifiedInputs`: the signed bytes are made from something that did not verify (a view built
+   * on another view marked unverified), so the primary key may not sign them whatever `record` says.
+   */
+  async sign(
+    trust: RepositoryTrust, record: VerificationRecord, request: SignRequest | StreamSignRequest, options: { unverifiedInputs?: boolean } = {},
+  ): Promise<MadeSignature> {
+    const role = this.role(trust, record, request.object, 'item' in request ? request.item : undefined, options.unverifiedInputs);
     let made: MadeSignature;
     try {
       made = await this.#make(role, request);

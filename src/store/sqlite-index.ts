@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { MirrorError } from '../errors.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
-import type { DerivedKey, Expectation, IndexStore, ObjectEntry, SignatureLogEntry, TrustPin, VerificationRecord } from './types.js';
+import type { DerivedKey, DerivedRow, Expectation, IndexStore, ObjectEntry, SignatureLogEntry, TrustPin, VerificationRecord } from './types.js';
 
 interface ObjectRow {
   repository: string;
@@ -61,11 +61,11 @@ export class SqliteIndexStore implements IndexStore {
       deletePin: db.prepare('DELETE FROM trust_pins WHERE repository = ? AND name = ?'),
       getSig: db.prepare<[string, string], { signature: Buffer }>('SELECT signature FROM signature_cache WHERE key_id = ? AND message_sha256 = ?'),
       putSig: db.prepare('INSERT OR IGNORE INTO signature_cache (key_id, message_sha256, signature) VALUES (?, ?, ?)'),
-      getDerived: db.prepare<[string, string, string, string], { sha256: string }>(
-        'SELECT sha256 FROM derived WHERE repository = ? AND kind = ? AND subject = ? AND key_id = ?',
+      getDerived: db.prepare<[string, string, string, string], { sha256: string; unverified: number }>(
+        'SELECT sha256, unverified FROM derived WHERE repository = ? AND kind = ? AND subject = ? AND key_id = ?',
       ),
-      putDerived: db.prepare(`INSERT INTO derived (repository, kind, subject, key_id, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT (repository, kind, subject, key_id) DO UPDATE SET sha256 = excluded.sha256`),
+      putDerived: db.prepare(`INSERT INTO derived (repository, kind, subject, key_id, sha256, created_at, unverified) VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (repository, kind, subject, key_id) DO UPDATE SET sha256 = excluded.sha256, unverified = excluded.unverified`),
       logSignature: db.prepare(`INSERT INTO signature_log (repository, object, subject_sha256, key_id, kind, signature_sha256, at)
         VALUES (@repository, @object, @subjectSha256, @keyId, @kind, @signatureSha256, @at)`),
       signatureLog: db.prepare<[number], SignatureLogEntry>(`SELECT repository, object, subject_sha256 AS subjectSha256, key_id AS keyId, kind,
@@ -167,12 +167,13 @@ export class SqliteIndexStore implements IndexStore {
     return (name === undefined ? this.#stmts.deletePins.run(repository) : this.#stmts.deletePin.run(repository, name)).changes;
   }
 
-  getDerived(key: DerivedKey): string | undefined {
-    return this.#stmts.getDerived.get(key.repository, key.kind, key.subject, key.keyId)?.sha256;
+  getDerived(key: DerivedKey): DerivedRow | undefined {
+    const row = this.#stmts.getDerived.get(key.repository, key.kind, key.subject, key.keyId);
+    return row ? { sha256: row.sha256, unverified: row.unverified === 1 } : undefined;
   }
 
-  putDerived(key: DerivedKey, sha256: string): void {
-    this.#stmts.putDerived.run(key.repository, key.kind, key.subject, key.keyId, sha256, Date.now());
+  putDerived(key: DerivedKey, sha256: string, unverified = false): void {
+    this.#stmts.putDerived.run(key.repository, key.kind, key.subject, key.keyId, sha256, Date.now(), unverified ? 1 : 0);
   }
 
   logSignature(entry: SignatureLogEntry): void {

@@ -64,6 +64,7 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE expectations ADD COLUMN epoch TEXT;
   ALTER TABLE expectations ADD COLUMN verified INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE derived ADD COLUMN unverified INTEGER NOT NULL DEFAULT 0;
 
   CREATE TABLE trust_pins (
     repository TEXT NOT NULL,

@@ -81,6 +81,11 @@ export interface TrustPin {
   pinnedAt: number;
 }
 
+export interface DerivedRow {
+  sha256: string;
+  unverified: boolean;
+}
+
 export interface SignatureLogEntry {
   repository: string;
   object: string;
@@ -98,8 +103,9 @@ export interface IndexStore {
   deleteObjectsByBlob(sha256: string): number;
   putExpectations(list: Expectation[]): void;
   getExpectations(repository: string, path: string): Expectation[];
-  getDerived(key: DerivedKey): string | undefined;
-  putDerived(key: DerivedKey, sha256: string): void;
+  getDerived(key: DerivedKey): DerivedRow | undefined;
+  /** `unverified`: the bytes were made from, or signed over, something that did not verify (see DerivedBytes). */
+  putDerived(key: DerivedKey, sha256: string, unverified?: boolean): void;
   logSignature(entry: SignatureLogEntry): void;
   /** Signatures over small messages (npm versions), reused across index revisions. */
   getCachedSignature(keyId: string, messageSha256: string): Buffer | undefined;
