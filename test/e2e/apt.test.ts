@@ -2,7 +2,9 @@
  * The real apt (apt-get update, download, install) through the mirror, in a private apt
  * configuration, against an archive built with dpkg-deb/apt-ftparchive/gpg: apt accepts the
  * re-signed InRelease with `signed-by=` the key from /-/keys/openpgp.asc, checks every index and
- * package against it, and refuses the mirror when signed-by names another key.
+ * package against it, and refuses the mirror when signed-by names another key. A `verify: warn`
+ * repository set up as its /-/setup says (both org keys, deb822) serves a suite that did not
+ * verify; with the primary key alone apt refuses that suite.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -32,6 +34,7 @@ function assertOk(r: AptRun, what: string): void {
 describe('apt through the mirror', { skip: hasTools ? false : 'apt-get, apt-ftparchive, dpkg-deb or gpg is missing (scripts/install-test-tools.sh)' }, () => {
   let upstream: FixtureUpstream;
   let key: GpgKey;
+  let stranger: GpgKey;
   let archive: DebianFixture;
   let mirror: RunningMirror;
   let dataDir: string;
@@ -52,7 +55,7 @@ describe('apt through the mirror', { skip: hasTools ? false : 'apt-get, apt-ftpa
   };
 
   before(async () => {
-    [upstream, key] = await Promise.all([startFixtureUpstream(), makeGpgKey('Fixture Archive')]);
+    [upstream, key, stranger] = await Promise.all([startFixtureUpstream(), makeGpgKey('Fixture Archive'), makeGpgKey('Somebody Else')]);
     archive = await DebianFixture.create(key);
     debs.hello = await archive.addDeb({ name: 'hello', version: '1.0', pool: 'pool/main/h/hello' });
     debs.world = await archive.addDeb({ name: 'world', version: '1.0', pool: 'pool/main/w/world', depends: 'hello (>= 1.1)' });
@@ -62,12 +65,17 @@ describe('apt through the mirror', { skip: hasTools ? false : 'apt-get, apt-ftpa
     await archive.writeSuite({ suite: 'stable-updates', pools: ['pool/updates'], compressions: ['', 'gz', 'xz'], withheld: [''], signing: 'inrelease' });
     // As Debian publishes: the uncompressed Packages is listed (apt needs it) but only Packages.xz exists.
     await archive.writeSuite({ suite: 'xzonly', pools: ['pool/xz'], compressions: ['', 'xz'], withheld: [''], signing: 'detached' });
+    // Signed by a key the operator does not trust: served only by the warn repository.
+    await archive.writeSuite({ suite: 'rogue', pools: ['pool/xz'], compressions: ['', 'xz'], withheld: [''], signWith: stranger });
     await archive.publish(upstream);
     dataDir = await makeDataDir();
     await writeFile(join(dataDir, 'archive.gpg'), key.binaryKeyring);
     mirror = await startMirror({
       dataDir,
-      repositories: [{ name: 'debian', format: 'debian', upstream: `${upstream.url}/debian`, trust: { keyring: 'archive.gpg' }, metadataTtl: '5m', retries: 0 }],
+      repositories: [
+        { name: 'debian', format: 'debian', upstream: `${upstream.url}/debian`, trust: { keyring: 'archive.gpg' }, metadataTtl: '5m', retries: 0 },
+        { name: 'loose', format: 'debian', verify: 'warn', upstream: `${upstream.url}/debian`, trust: { keyring: 'archive.gpg', suites: ['stable', 'rogue'] }, metadataTtl: '5m', retries: 0 },
+      ],
     });
   });
 
@@ -75,7 +83,7 @@ describe('apt through the mirror', { skip: hasTools ? false : 'apt-get, apt-ftpa
     await mirror?.close();
     await upstream?.stop();
     await Promise.all(envs.map((e) => e.close()));
-    await Promise.all([archive?.close(), key?.close()]);
+    await Promise.all([archive?.close(), key?.close(), stranger?.close()]);
     await removeDir(dataDir);
   });
 
@@ -126,5 +134,44 @@ describe('apt through the mirror', { skip: hasTools ? false : 'apt-get, apt-ftpa
     assert.match(r.stderr, /NO_PUBKEY|is not signed|signatures couldn't be verified/);
     const dl = await env.aptGet(['download', 'tiny'], { cwd: env.downloads });
     assert.notEqual(dl.code, 0, 'nothing is installable from an unverified repository');
+  });
+
+  /** A client set up as /<repo>/-/setup says: its keyrings downloaded, its deb822 stanza (paths made private). */
+  const fromSetup = async (repository: string, onlyPrimary = false): Promise<AptEnv> => {
+    const env = await makeAptEnv();
+    envs.push(env);
+    const setup = await (await mirror.get(`/${repository}/-/setup`)).text();
+    const downloads = [...setup.matchAll(/^curl -fsSL (\S+) -o \/etc\/apt\/keyrings\/(\S+)$/gm)];
+    assert.ok(downloads.length > 0, setup);
+    for (const [, url, file] of downloads) {
+      if (onlyPrimary && file!.includes('unverified')) continue;
+      const res = await fetch(url!);
+      assert.equal(res.status, 200, url);
+      await env.writeFile(file!, await res.text());
+    }
+    let stanza = /^Types: deb\n[\s\S]*?^Signed-By: .*$/m.exec(setup)?.[0];
+    assert.ok(stanza, setup);
+    stanza = stanza.replaceAll('/etc/apt/keyrings/', `${env.keysDir}/`);
+    if (onlyPrimary) stanza = stanza.replace(/^Signed-By: .*$/m, `Signed-By: ${env.keysDir}/countersign-${repository}.asc`);
+    await env.setDeb822Sources(repository, stanza);
+    return env;
+  };
+
+  test('verify: warn, set up as /-/setup says: apt takes the suite that did not verify, signed by the unverified key', async () => {
+    const env = await fromSetup('loose');
+    const r = await env.aptGet(['update']);
+    assertOk(r, 'apt-get update');
+    for (const suite of ['stable', 'rogue']) assert.match(r.stdout, new RegExp(`Get:\\d+ ${mirror.url}/loose ${suite} InRelease`));
+    const dl = await env.aptGet(['download', 'tiny'], { cwd: env.downloads });
+    assertOk(dl, `apt-get download (update said:\n${r.stdout}\n${r.stderr})`);
+    assert.equal(sha256(await readFile(join(env.downloads, 'tiny_2.0_all.deb'))), sha256(await archive.file(debs.tiny!)));
+  });
+
+  test('verify: warn with the primary key alone: apt refuses the suite that did not verify, takes the one that did', async () => {
+    const env = await fromSetup('loose', true);
+    const r = await env.aptGet(['update']);
+    assert.notEqual(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stderr, new RegExp(`${mirror.url}/loose rogue InRelease[\\s\\S]*(NO_PUBKEY|not signed|couldn't be verified)`));
+    assert.doesNotMatch(r.stderr, /loose stable InRelease/, 'the suite that verified is signed by the primary key');
   });
 });

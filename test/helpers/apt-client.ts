@@ -24,6 +24,10 @@ export interface AptEnv {
   /** The root `install` unpacks into (dpkg --root), with its own dpkg database. */
   installRoot: string;
   setSources(lines: string[]): Promise<void>;
+  /** Writes a deb822 `<name>.sources` file into the private sources.list.d. */
+  setDeb822Sources(name: string, stanza: string): Promise<void>;
+  /** Where writeFile puts keyrings (the client's /etc/apt/keyrings). */
+  readonly keysDir: string;
   writeFile(name: string, data: string | Buffer): Promise<string>;
   aptGet(args: string[], opts?: { cwd?: string }): Promise<AptRun>;
   /** Forgets downloaded lists and packages, as a fresh client machine would have none. */
@@ -77,8 +81,12 @@ export async function makeAptEnv(): Promise<AptEnv> {
     downloads,
     archives: p('cache/archives'),
     installRoot,
+    keysDir: p('keys'),
     async setSources(lines) {
       await writeFile(p('etc/sources.list'), `${lines.join('\n')}\n`);
+    },
+    async setDeb822Sources(name, stanza) {
+      await writeFile(p('etc/sources.list.d', `${name}.sources`), stanza.endsWith('\n') ? stanza : `${stanza}\n`);
     },
     async writeFile(name, data) {
       await writeFile(p('keys', name), data);

@@ -6,7 +6,7 @@ import { splitClearSigned } from '../../src/formats/debian/clearsigned.js';
 import { parseReleaseDate, formatReleaseDate } from '../../src/formats/debian/release-date.js';
 import { parseRelease, type ParsedRelease } from '../../src/formats/debian/release-file.js';
 import { verifyInRelease } from '../../src/formats/debian/release-signature.js';
-import { servedReleaseText } from '../../src/formats/debian/served-release.js';
+import { servedReleaseText, servedValidUntil } from '../../src/formats/debian/served-release.js';
 
 const SHA256_A = 'a'.repeat(64);
 const SHA512_B = 'b'.repeat(128);
@@ -117,7 +117,7 @@ test('Release dates: RFC 1123 as apt reads them, nothing else', () => {
   assert.equal(formatReleaseDate(new Date('2026-07-11T10:16:37Z')), 'Sat, 11 Jul 2026 10:16:37 UTC');
 });
 
-test('the served Release: same text, by-hash on, upstream Signed-By dropped, only served files, configurable Valid-Until', () => {
+test('the served Release: same text, by-hash on, upstream Signed-By dropped, only served files, Valid-Until never past the upstream\'s', () => {
   const r = parsed();
   const verifiedAt = Date.parse('2026-07-12T00:00:00Z');
   const text = servedReleaseText(r, { verifiedAt });
@@ -127,16 +127,19 @@ test('the served Release: same text, by-hash on, upstream Signed-By dropped, onl
   assert.match(text, new RegExp(` ${SHA256_A}  100 main/binary-amd64/Packages`));
   assert.ok(parseRelease(text).ok);
 
-  // validFor counts from the last time the mirror confirmed the Release with the upstream.
+  // validFor counts from the Release's Date and never lengthens the upstream's Valid-Until (freeze
+  // protection): the served one is the earlier of the two, whenever the mirror confirms it.
   const long = servedReleaseText(r, { verifiedAt, validForMs: 30 * 86_400_000 });
-  assert.match(long, /^Valid-Until: Tue, 11 Aug 2026 00:00:00 UTC$/m);
-  const confirmed = servedReleaseText(r, { verifiedAt, confirmedAt: Date.parse('2026-09-01T12:00:00.900Z'), validForMs: 30 * 86_400_000 });
-  assert.match(confirmed, /^Valid-Until: Thu, 01 Oct 2026 12:00:00 UTC$/m);
-  assert.match(confirmed, /^Date: Sat, 11 Jul 2026 10:16:37 UTC$/m, 'the Date stays the upstream\'s');
+  assert.match(long, /^Valid-Until: Sat, 18 Jul 2026 10:16:37 UTC$/m, 'never later than the upstream\'s');
+  assert.equal(servedValidUntil(r, 30 * 86_400_000)?.toISOString(), '2026-07-18T10:16:37.000Z');
+  const later = servedReleaseText(r, { verifiedAt: Date.parse('2026-07-17T12:00:00Z'), validForMs: 30 * 86_400_000 });
+  assert.match(later, /^Valid-Until: Sat, 18 Jul 2026 10:16:37 UTC$/m, 'confirming it later does not move it');
+  assert.match(later, /^Date: Sat, 11 Jul 2026 10:16:37 UTC$/m, 'the Date stays the upstream\'s');
   const shorter = servedReleaseText(r, { verifiedAt, validForMs: 3_600_000 });
-  assert.match(shorter, /^Valid-Until: Sat, 18 Jul 2026 10:16:37 UTC$/m, 'never shorter than the upstream\'s');
+  assert.match(shorter, /^Valid-Until: Sat, 11 Jul 2026 11:16:37 UTC$/m, 'validFor may shorten the upstream\'s');
   const noValid = servedReleaseText(parsed(RELEASE.replace(/^Valid-Until.*\n/m, '')), { verifiedAt, validForMs: 86_400_000 });
-  assert.match(noValid, /^Valid-Until: Mon, 13 Jul 2026 00:00:00 UTC$/m);
+  assert.match(noValid, /^Valid-Until: Sun, 12 Jul 2026 10:16:37 UTC$/m, 'Date + validFor when the upstream sets none');
+  assert.equal(servedValidUntil(parsed(RELEASE.replace(/^Valid-Until.*\n/m, '')), undefined), undefined);
 
   // A Date ahead of the mirror's clock is served as the time the mirror verified it (apt refuses future Dates).
   const early = servedReleaseText(r, { verifiedAt: Date.parse('2026-07-11T09:00:00.500Z') });

@@ -37,12 +37,9 @@ export const debianFormat: FormatAdapter<DebianTrust> = {
     const keyring: OpenPgpKeyring | undefined = files.length > 0
       ? await loadKeyrings(await Promise.all(files.map(async (name) => ({ name, bytes: await readTrustFile(name) }))))
       : undefined;
+    // The served Release is a function of the upstream bytes and this (see served-release.ts):
+    // nothing the mirror does later moves its Valid-Until, so one view per generation is enough.
     const validForMs = trust.validFor === undefined ? undefined : parseDuration(trust.validFor);
-    // The view name carries what shapes the served Release besides the upstream bytes and the keys.
-    // With validFor, the Release is signed anew each quarter of it, so Valid-Until keeps moving
-    // while the mirror keeps confirming the Release with the upstream. The window reads the clock
-    // `checkedAt` (confirmedAt below) is stamped with, so the two move together.
-    const variant = (): string => (validForMs === undefined ? '' : `;valid-for=${validForMs};w=${Math.floor(now() / (validForMs / 4))}`);
     const generations = new Generations();
 
     const generation = (suite: string, input: IndexedInput) => generations.get(suite, input.sha256, input.bytes);
@@ -61,16 +58,17 @@ export const debianFormat: FormatAdapter<DebianTrust> = {
             return {
               kind: 'generated',
               contentType: 'text/plain; charset=utf-8',
+              // Made per request from the key list, so a rotation shows at once.
               generate: () => Buffer.from(clientSetup({
-                repository, repositoryUrl, keyId: keys.openpgpSigner().id,
+                repository, repositoryUrl, mode: verify, keys: keys.list(),
                 ...(trust.suites ? { suites: trust.suites } : {}), ...(trust.components ? { components: trust.components } : {}),
               })),
             };
           case 'release':
-            if (p.file === 'InRelease') return { kind: 'view', of: generationRef(p.suite), view: `inrelease${variant()}`, contentType: RELEASE_CONTENT_TYPE };
-            if (p.file === 'Release') return { kind: 'view', of: generationRef(p.suite), view: `release${variant()}`, contentType: RELEASE_CONTENT_TYPE };
+            if (p.file === 'InRelease') return { kind: 'view', of: generationRef(p.suite), view: 'inrelease', contentType: RELEASE_CONTENT_TYPE };
+            if (p.file === 'Release') return { kind: 'view', of: generationRef(p.suite), view: 'release', contentType: RELEASE_CONTENT_TYPE };
             // Fetched right after Release: it must sign the Release just served, so no revalidation.
-            return { kind: 'view', of: generationRef(p.suite, true), view: `release-gpg${variant()}`, contentType: 'application/pgp-signature' };
+            return { kind: 'view', of: generationRef(p.suite, true), view: 'release-gpg', contentType: 'application/pgp-signature' };
           case 'index':
             return {
               kind: 'indexed',
@@ -107,7 +105,10 @@ export const debianFormat: FormatAdapter<DebianTrust> = {
       async verify(ctx, object): Promise<VerifyOutcome> {
         if (isGenerationPath(object.path)) {
           if (!keyring) return { ok: false, code: 'VERIFICATION_FAILED', reason: `repository ${repository} has no trust.keyring to verify ${object.path} with` };
-          return verifyGeneration({ ctx, object, suite: object.path.split('/')[1]!, keyring, generations });
+          return verifyGeneration({
+            ctx, object, suite: object.path.split('/')[1]!, keyring, generations, now: now(),
+            ...(validForMs === undefined ? {} : { validForMs }),
+          });
         }
         return verifyArchiveFile(ctx, object);
       },
@@ -123,18 +124,14 @@ export const debianFormat: FormatAdapter<DebianTrust> = {
         }
         const suite = input.path.split('/')[1]!;
         const g = generations.get(suite, input.sha256, input.bytes);
-        const text = servedReleaseText(g.release, {
-          verifiedAt: input.verification.at,
-          ...(input.checkedAt === undefined ? {} : { confirmedAt: input.checkedAt }),
-          ...(validForMs === undefined ? {} : { validForMs }),
-        });
-        switch (view.split(';')[0]) {
+        const text = servedReleaseText(g.release, { verifiedAt: input.verification.at, ...(validForMs === undefined ? {} : { validForMs }) });
+        switch (view) {
           case 'inrelease':
-            return Buffer.from((await ctx.openpgpSign(`dists/${suite}/InRelease`, 'cleartext', text)).signature, 'utf8');
+            return (await ctx.sign({ scheme: 'openpgp-cleartext', object: `dists/${suite}/InRelease`, data: text })).signature;
           case 'release':
             return Buffer.from(`${text}\n`, 'utf8');
           case 'release-gpg':
-            return Buffer.from((await ctx.openpgpSign(`dists/${suite}/Release.gpg`, 'detached', Buffer.from(`${text}\n`, 'utf8'))).signature, 'utf8');
+            return (await ctx.sign({ scheme: 'openpgp-detached', object: `dists/${suite}/Release.gpg`, data: `${text}\n` })).signature;
           default:
             throw new MirrorError('INTERNAL', `debian has no view "${view}"`, { repository, object: input.path });
         }

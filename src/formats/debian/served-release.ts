@@ -7,21 +7,32 @@
  *    upstream does (by-hash is what keeps clients consistent across a refresh);
  *  - `Signed-By` is dropped (it names the upstream's keys; clients check the mirror's);
  *  - `Date` is never later than when the mirror verified it (apt refuses a Date in the future);
- *  - `Valid-Until` is the upstream's, or, when the operator set `validFor`, the later of the
- *    upstream's and the last time the mirror confirmed this Release with the upstream + validFor
- *    (Debian's stable Release keeps its Date for months: Date + validFor would be long past).
+ *  - `Valid-Until` never outlives the upstream's own (DESIGN.md: freeze protection): it is the
+ *    upstream's, or with `validFor` the earlier of the upstream's and Date + validFor (a Release
+ *    without a Valid-Until gets Date + validFor). Nothing the mirror does (a 304, a re-fetch of
+ *    the same bytes) moves it: it is a function of the upstream bytes and the configuration.
  * https://wiki.debian.org/DebianRepository/Format#A.22Release.22_files
  */
 import { formatReleaseDate } from './release-date.js';
 import { HASH_FIELDS, type ParsedRelease } from './release-file.js';
 
 export interface ServedReleaseOptions {
-  /** Valid-Until = confirmedAt + this (unless the upstream's is later). */
+  /** `trust.validFor`: Valid-Until is at most the upstream Date + this. */
   validForMs?: number;
-  /** When the upstream Release was verified (ms since epoch). */
+  /** When the upstream Release was verified (ms since epoch): the served Date is never later. */
   verifiedAt: number;
-  /** When the mirror last confirmed it with the upstream (default: verifiedAt). */
-  confirmedAt?: number;
+}
+
+/**
+ * The Valid-Until the mirror serves (and verifies against its clock): the upstream's, shortened
+ * to Date + validFor when that is earlier, or Date + validFor when the upstream sets none.
+ * Never later than the upstream's own, so no served Release outlives the upstream's expiry.
+ */
+export function servedValidUntil(release: Pick<ParsedRelease, 'date' | 'validUntil'>, validForMs: number | undefined): Date | undefined {
+  const upstream = release.validUntil?.getTime();
+  const own = validForMs === undefined || !release.date ? undefined : Math.floor(release.date.getTime() / 1000) * 1000 + validForMs;
+  if (own === undefined) return release.validUntil;
+  return new Date(upstream === undefined ? own : Math.min(upstream, own));
 }
 
 const HASH_KEYS = new Set<string>(HASH_FIELDS.map((h) => h.field));
@@ -29,8 +40,8 @@ const HASH_KEYS = new Set<string>(HASH_FIELDS.map((h) => h.field));
 export function servedReleaseText(release: ParsedRelease, opts: ServedReleaseOptions): string {
   const upstreamDate = release.date;
   const date = upstreamDate && upstreamDate.getTime() > opts.verifiedAt ? new Date(Math.floor(opts.verifiedAt / 1000) * 1000) : upstreamDate;
-  const confirmed = Math.floor((opts.confirmedAt ?? opts.verifiedAt) / 1000) * 1000;
-  const validUntil = opts.validForMs === undefined ? undefined : new Date(Math.max(release.validUntil?.getTime() ?? 0, confirmed + opts.validForMs));
+  // Without validFor the upstream's Valid-Until line is kept as it was written.
+  const validUntil = opts.validForMs === undefined ? undefined : servedValidUntil(release, opts.validForMs);
 
   const out: string[] = [];
   let skipping = false;

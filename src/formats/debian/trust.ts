@@ -10,7 +10,10 @@ export const debianTrustSchema = z.strictObject({
    * given: the signed-by keyring of the apt sources entry (or apt's trusted.gpg.d).
    */
   keyring: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
-  /** Valid-Until of the served Release = its Date + this (e.g. 30d); default: the upstream's Valid-Until. */
+  /**
+   * Valid-Until of the served Release = its Date + this (e.g. 30d), never later than the upstream's
+   * own Valid-Until (freeze protection); a Release past it is refused. Default: the upstream's.
+   */
   validFor: z.string().refine((v) => (parseDuration(v) ?? 0) > 0, 'must be a duration such as 7d or 12h').optional(),
   /** With `upstream: auto`: the apt sources entry that lists this suite (default: the first deb entry). */
   autoSuite: suiteName.optional(),

@@ -1,8 +1,10 @@
 /**
  * Verification of a suite's generation: the upstream InRelease (or Release + Release.gpg)
- * against the trusted keyring, then its dates (apt's rules: not expired, not from the future,
- * never older than the generation already served), then what it vouches for and which files
- * must come with it. https://wiki.debian.org/DebianRepository/Format#A.22Release.22_files
+ * against the trusted keyring, then its dates by the mirror's clock (apt's rules: not expired,
+ * not from the future), then what it vouches for and which files must come with it. A pure
+ * function of (bytes, trust, clock): the core re-runs it on every confirmation (304, same
+ * bytes) and after a trust change, and refuses a Date older than the served one (the
+ * `revision` returned here: rollback). https://wiki.debian.org/DebianRepository/Format#A.22Release.22_files
  */
 import type { OpenPgpKeyring } from '../../trust/openpgp-trust.js';
 import type { ObjectRef, UpstreamObject, VerifyContext, VerifyOutcome } from '../types.js';
@@ -11,6 +13,7 @@ import { fromRelease, indexRef, indexStorePath, releaseVouches, type Generations
 import { generationPath, upstreamPath } from './paths.js';
 import { formatReleaseDate } from './release-date.js';
 import { parseRelease } from './release-file.js';
+import { servedValidUntil } from './served-release.js';
 import { verifyInRelease, verifyReleaseGpg, type SignedRelease } from './release-signature.js';
 
 const MAX_RELEASE_BYTES = 32 * 1024 * 1024;
@@ -24,10 +27,12 @@ export async function verifyGeneration(args: {
   suite: string;
   keyring: OpenPgpKeyring;
   generations: Generations;
-  now?: number;
+  /** The mirror's clock (ms since epoch): expiry is judged by the clock freshness is. */
+  now: number;
+  /** `trust.validFor`: the Release also expires at its Date + this (see servedValidUntil). */
+  validForMs?: number;
 }): Promise<VerifyOutcome> {
-  const { ctx, object, suite, keyring, generations } = args;
-  const now = args.now ?? Date.now();
+  const { ctx, object, suite, keyring, generations, now } = args;
   const fail = (reason: string): VerifyOutcome => ({ ok: false, code: 'VERIFICATION_FAILED', reason });
   if (object.size > MAX_RELEASE_BYTES) return fail(`the Release of ${suite} is larger than ${MAX_RELEASE_BYTES} bytes`);
   const bytes = await object.readAll();
@@ -51,10 +56,17 @@ export async function verifyGeneration(args: {
   if (release.validUntil && release.validUntil.getTime() <= now) {
     return fail(`the Release of ${suite} expired: Valid-Until ${formatReleaseDate(release.validUntil)} is in the past`);
   }
+  // What the mirror would serve must not be expired either: never sign a Release apt would refuse.
+  const served = servedValidUntil(release, args.validForMs);
+  if (served && served.getTime() <= now) {
+    return fail(`the Release of ${suite} expired: dated ${formatReleaseDate(release.date)}, older than trust.validFor allows (valid until ${formatReleaseDate(served)})`);
+  }
 
   const generation = fromRelease(suite, object.sha256, release);
   generations.remember(generation);
   const companions: ObjectRef[] = [];
+  // Files clients used with the generation served now are fetched before this one is served.
+  // (Whether this one is older than that is the core's rollback check, on `revision` below.)
   const previous = ctx.stored(generationPath(suite));
   if (previous && previous.sha256 !== object.sha256) {
     let before;
@@ -63,10 +75,6 @@ export async function verifyGeneration(args: {
     } catch {
       before = undefined; // An unreadable old generation cannot hold back a verified new one.
     }
-    if (before?.release.date && release.date < before.release.date) {
-      return fail(`the Release of ${suite} dated ${formatReleaseDate(release.date)} is older than the one already served (${formatReleaseDate(before.release.date)})`);
-    }
-    // Files clients used with the previous generation are fetched before the new one is served.
     for (const entry of before?.release.entries.values() ?? []) {
       const next = release.entries.get(entry.name);
       if (next && ctx.stored(indexStorePath(suite, entry))) companions.push(indexRef(generation, next));
@@ -77,6 +85,7 @@ export async function verifyGeneration(args: {
     by: signed.by.map((f) => `openpgp:${f}`),
     vouches: releaseVouches(generation),
     companions,
+    revision: { value: release.date.getTime(), label: `Date: ${formatReleaseDate(release.date)}` },
     ...(release.skipped.length > 0 ? { rejected: release.skipped.slice(0, 50) } : {}),
   };
 }
