@@ -36,11 +36,13 @@ export class CosignSigner {
 
   /**
    * Signs `ref` (host/name@sha256:…) and pushes the signature to its `sha256-<hex>.sig` tag;
-   * `payload`: a file signed instead of the payload cosign would make (to name another digest).
+   * `payload`: a file signed instead of the payload cosign would make (to name another digest);
+   * `annotations`: `-a key=value` pairs cosign writes into the payload's `optional` section.
    */
-  async sign(ref: string, pair: CosignKeyPair, opts: { recursive?: boolean; payload?: string } = {}): Promise<void> {
+  async sign(ref: string, pair: CosignKeyPair, opts: { recursive?: boolean; payload?: string; annotations?: Record<string, string> } = {}): Promise<void> {
     const args = ['sign', '--key', pair.key, '--tlog-upload=false', '--allow-insecure-registry', '--yes'];
     if (opts.recursive) args.push('--recursive');
+    for (const [k, v] of Object.entries(opts.annotations ?? {})) args.push('-a', `${k}=${v}`);
     if (opts.payload) args.push('--payload', opts.payload);
     await this.#cosign([...args, ref]);
   }

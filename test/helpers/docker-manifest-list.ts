@@ -50,7 +50,8 @@ export async function pushDockerManifestList(registryUrl: string, name: string, 
   return { digest: digestOf(list), bytes: list, children: entries.map((e) => ({ digest: digestOf(e.bytes), platform: e.platform })) };
 }
 
-async function uploadBlob(registryUrl: string, name: string, bytes: Buffer): Promise<void> {
+/** Uploads one blob with the registry's monolithic upload (POST, then PUT with the digest). */
+export async function uploadBlob(registryUrl: string, name: string, bytes: Buffer): Promise<void> {
   const start = await fetch(`${registryUrl}/v2/${name}/blobs/uploads/`, { method: 'POST' });
   await start.arrayBuffer();
   const location = start.headers.get('location');
@@ -62,7 +63,8 @@ async function uploadBlob(registryUrl: string, name: string, bytes: Buffer): Pro
   await put.arrayBuffer().catch(() => undefined);
 }
 
-async function putManifest(registryUrl: string, name: string, ref: string, bytes: Buffer, mediaType: string): Promise<void> {
+/** PUTs a manifest under a tag or digest. */
+export async function putManifest(registryUrl: string, name: string, ref: string, bytes: Buffer, mediaType: string): Promise<void> {
   const res = await fetch(`${registryUrl}/v2/${name}/manifests/${ref}`, { method: 'PUT', headers: { 'content-type': mediaType }, body: bytes });
   if (res.status !== 201) throw new Error(`manifest ${name}:${ref} refused: HTTP ${res.status} ${await res.text()}`);
   await res.arrayBuffer().catch(() => undefined);

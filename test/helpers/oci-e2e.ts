@@ -11,6 +11,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigInput } from '../../src/config/schema.js';
+import { CosignSigner } from './cosign-signer.js';
 import { startFixtureRegistry, type FixtureRegistry } from './oci-fixture-registry.js';
 import { OciLayout, type ImagePlatform } from './oci-image.js';
 import { removeDir, startMirror, type RunningMirror } from './mirror-harness.js';
@@ -110,6 +111,31 @@ export interface OciWorld<Published> {
   close(): Promise<void>;
 }
 
+/** The publisher signs (cosign sign --recursive) every tag in the fixture registry; the public key file. */
+async function signEveryTag(registry: FixtureRegistry, work: string): Promise<string> {
+  const signer = new CosignSigner(join(work, 'publisher'));
+  await mkdir(join(work, 'publisher'), { recursive: true });
+  const pair = await signer.generateKeyPair('upstream');
+  const base = `http://${registry.backendHost}/v2`;
+  const { repositories } = (await (await fetch(`${base}/_catalog`)).json()) as { repositories: string[] };
+  for (const name of repositories) {
+    const { tags } = (await (await fetch(`${base}/${name}/tags/list`)).json()) as { tags: string[] | null };
+    for (const tag of tags ?? []) {
+      if (/^sha256-[0-9a-f]{64}\.sig$/.test(tag)) continue;
+      const head = await fetch(`${base}/${name}/manifests/${tag}`, { method: 'HEAD', headers: { accept: MANIFEST_ACCEPT } });
+      const digest = head.headers.get('docker-content-digest');
+      if (!digest) throw new Error(`no digest for ${name}:${tag}`);
+      await signer.sign(`${registry.backendHost}/${name}@${digest}`, pair, { recursive: true });
+    }
+  }
+  return pair.pub;
+}
+
+const MANIFEST_ACCEPT = [
+  'application/vnd.oci.image.index.v1+json', 'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json', 'application/vnd.docker.distribution.manifest.v2+json',
+].join(', ');
+
 /**
  * Starts the world; on failure it stops what it started and throws. A test's `after` calls
  * close() (mirror, registry, the mirror's data directory, the work directory).
@@ -129,7 +155,11 @@ export async function startOciWorld<Published>(options: OciWorldOptions<Publishe
     work = await mkdtemp(join(tmpdir(), options.workPrefix));
     registry = await startFixtureRegistry();
     const published = await options.publish({ registry, work });
-    mirror = await startMirror({ repositories: [{ name: 'hub', format: 'oci', upstream: registry.url, ...options.hub?.(published) } as RepositoryInput] });
+    const hub = options.hub?.(published) ?? {};
+    // verify: require needs pinned upstream cosign keys (issue 9): unless the test chose its own
+    // trust, the upstream publisher signs every tag it pushed and the mirror pins that key.
+    const pinned = hub.verify === undefined && hub.trust === undefined ? { verify: 'require' as const, trust: { cosignKeys: [await signEveryTag(registry, work)] } } : {};
+    mirror = await startMirror({ repositories: [{ name: 'hub', format: 'oci', upstream: registry.url, ...pinned, ...hub } as RepositoryInput] });
     const host = new URL(mirror.url).host;
     const orgPub = join(work, 'org-cosign.pub');
     await writeFile(orgPub, Buffer.from(await (await mirror.get('/-/keys/cosign.pub')).arrayBuffer()));

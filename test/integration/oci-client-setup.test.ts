@@ -5,6 +5,10 @@
  * (test/e2e/oci-client-setup.test.ts) runs what it prints with the real cosign and skopeo.
  */
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { KEY_FILE } from '../../src/formats/oci/client-setup.js';
 import { removeDir, startMirror, type RunningMirror } from '../helpers/mirror-harness.js';
@@ -17,12 +21,20 @@ describe('oci client setup at /<repo>/-/setup', () => {
   let mirror: RunningMirror;
   let host: string;
 
+  let work: string;
+  let upstreamKey: string;
+
   before(async () => {
+    work = await mkdtemp(join(tmpdir(), 'countersign-oci-setup-'));
+    upstreamKey = join(work, 'upstream-cosign.pub');
+    await writeFile(upstreamKey, generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }));
     mirror = await startMirror({
       repositories: [
-        { name: 'hub', format: 'oci', upstream: UPSTREAM },
-        { name: 'pinned', format: 'oci', upstream: UPSTREAM, trust: { signedIdentities: ['mirror'] } },
-        { name: 'team', format: 'oci', upstream: 'https://puller:s3cret-token@upstream.example', trust: { signedIdentities: ['upstream', 'registry.example.org/team'] } },
+        // require needs the upstream's cosign keys (issue 9); `open` has none, so it is warn.
+        { name: 'hub', format: 'oci', upstream: UPSTREAM, trust: { cosignKeys: [upstreamKey] } },
+        { name: 'pinned', format: 'oci', upstream: UPSTREAM, trust: { signedIdentities: ['mirror'], cosignKeys: [upstreamKey] } },
+        { name: 'team', format: 'oci', upstream: 'https://puller:s3cret-token@upstream.example', trust: { signedIdentities: ['upstream', 'registry.example.org/team'], cosignKeys: [upstreamKey] } },
+        { name: 'open', format: 'oci', upstream: UPSTREAM, verify: 'warn' },
       ],
     });
     host = new URL(mirror.url).host;
@@ -30,6 +42,7 @@ describe('oci client setup at /<repo>/-/setup', () => {
   after(async () => {
     await mirror?.close();
     if (mirror) await removeDir(mirror.dataDir);
+    if (work) await removeDir(work);
   });
 
   const setupOf = async (repo: string): Promise<string> => {
@@ -101,5 +114,15 @@ describe('oci client setup at /<repo>/-/setup', () => {
     ]);
     assert.match(heredoc(setup, '/etc/containers/registries.conf.d/countersign-team-registry.example.org_team.conf'), /^prefix = "registry\.example\.org\/team"$/m);
     assert.doesNotMatch(setup, /s3cret|puller/);
+  });
+
+  test('warn: the setup says what did not verify is signed by the unverified key, and where that key is', async () => {
+    const setup = await setupOf('open');
+    assert.match(setup, /# This repository has verify: warn: what did not verify \(every manifest, unless trust\.cosignKeys pins the upstream's cosign keys\) is served signed by the\n# organisation's UNVERIFIED key instead/);
+    assert.ok(setup.includes(`#   ${mirror.url}/-/keys/cosign-unverified.pub\n`));
+    assert.ok(setup.includes(`#   cosign verify --key ${mirror.url}/-/keys/cosign-unverified.pub --insecure-ignore-tlog=true --allow-insecure-registry ${host}/open/<image>:<tag>`));
+    // The runnable steps still trust the primary key only; a require repository says nothing of the other.
+    assert.equal(commandLine(setup, 'curl '), `curl -fsSL ${mirror.url}/-/keys/cosign.pub -o ${KEY_FILE}`);
+    assert.ok(!(await setupOf('hub')).includes('unverified'));
   });
 });

@@ -37,8 +37,8 @@ describe('oci tags/list paging', () => {
     }
     mirror = await startMirror({
       repositories: [
-        { name: 'hub', format: 'oci', upstream: registry.url, retries: 0 },
-        { name: 'paged', format: 'oci', upstream: registry.url, retries: 0 },
+        { name: 'hub', format: 'oci', upstream: registry.url, verify: 'warn', retries: 0 },
+        { name: 'paged', format: 'oci', upstream: registry.url, verify: 'warn', retries: 0 },
       ],
     });
   });

@@ -106,7 +106,8 @@ describe('oci trust.cosignKeys: the upstream cosign signatures', () => {
       repositories: [
         { name: 'req', format: 'oci', upstream: registry.url, verify: 'require', retries: 0, trust: { cosignKeys: ['upstream-cosign.pub'] } },
         { name: 'warn', format: 'oci', upstream: registry.url, verify: 'warn', retries: 0, trust: { cosignKeys: upstreamKey.pub } },
-        { name: 'plain', format: 'oci', upstream: registry.url, verify: 'require', retries: 0 },
+        // Without pinned keys only warn opens (issue 9): digest checks, signed by the unverified key.
+        { name: 'plain', format: 'oci', upstream: registry.url, verify: 'warn', retries: 0 },
         { name: 'moving', format: 'oci', upstream: registry.url, verify: 'require', retries: 0, metadataTtl: `${TTL_MS}ms`, trust: { cosignKeys: [upstreamKey.pub] } },
       ],
     });
@@ -153,7 +154,8 @@ describe('oci trust.cosignKeys: the upstream cosign signatures', () => {
     // The verification record names the upstream signature kept beside the manifest, and the identity it claims.
     const kept = stored('req', `demo/signed/manifests/${digest}`)?.verification.upstreamSignature;
     assert.ok(kept, 'the record names the upstream signature');
-    assert.ok(stored('req', `demo/signed/manifests/sha256:${kept.sha256}`), 'the upstream signature manifest is stored');
+    assert.ok(stored('req', `demo/signed/-/upstream-signature/sha256:${kept.sha256}`), 'the upstream signature manifest is stored, as signature material');
+    assert.equal(stored('req', `demo/signed/manifests/sha256:${kept.sha256}`), undefined, 'never as a manifest the mirror would serve');
     assert.deepEqual(kept.verified.map((l) => l.identity), [`${registry.backendHost}/demo/signed`]);
     assert.match(kept.verified[0]!.keyId, /^SHA256:/);
   });
@@ -221,10 +223,10 @@ describe('oci trust.cosignKeys: the upstream cosign signatures', () => {
     assert.equal((await sigOf('warn', 'demo/unsigned', digests.get('demo/unsigned')!)).status, 200);
   });
 
-  test('without cosignKeys an unsigned image is served as before (digest checks only)', async () => {
+  test('without cosignKeys (warn only) an unsigned image is served on digest checks, anchored by nothing pinned', async () => {
     const res = await manifest('plain', 'demo/unsigned', 'v1');
     assert.equal(res.status, 200);
-    assert.equal(res.headers.get('x-countersign-verification'), 'verified; by=oci-manifest');
+    assert.equal(res.headers.get('x-countersign-verification'), 'verified; by=oci-manifest; anchor=none');
   });
 
   test('the served .sig holds the org layers and the upstream layer verbatim; every blob is served; stable digest', async () => {

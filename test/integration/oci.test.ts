@@ -75,9 +75,10 @@ describe('oci repository', () => {
     await registry.push(layoutDir, 'v1', 'library/alpine');
     mirror = await startMirror({
       repositories: [
-        { name: 'hub', format: 'oci', upstream: registry.url, metadataTtl: `${TTL_MS}ms`, retries: 0 },
-        { name: 'lib', format: 'oci', upstream: registry.url, trust: { officialPrefix: 'library' } },
-        { name: 'private', format: 'oci', upstream: registry.authUrl, credentials: { username: AUTH_USER, password: AUTH_PASSWORD } },
+        // No upstream cosign keys here (pinned trust is oci-upstream-signatures/oci-trust): warn, so signed by the unverified key.
+        { name: 'hub', format: 'oci', upstream: registry.url, verify: 'warn', metadataTtl: `${TTL_MS}ms`, retries: 0 },
+        { name: 'lib', format: 'oci', upstream: registry.url, verify: 'warn', trust: { officialPrefix: 'library' } },
+        { name: 'private', format: 'oci', upstream: registry.authUrl, verify: 'warn', credentials: { username: AUTH_USER, password: AUTH_PASSWORD } },
       ],
     });
     mirrorHost = new URL(mirror.url).host;
@@ -364,7 +365,8 @@ describe('oci repository', () => {
     const index = await manifest('hub', 'demo/multi', 'multi');
     const idx = (await index.json()) as Manifest;
     const digests = [index.headers.get('docker-content-digest')!, ...idx.manifests!.map((d) => d.digest)];
-    const orgKey = createPublicKey(mirror.app.keys.cosignPublicPem());
+    // Digest checks only (no pinned cosign keys): the unverified org key signs.
+    const orgKey = createPublicKey(mirror.app.keys.cosignPublicPem('unverified'));
     for (const digest of digests) {
       const hex = digest.slice('sha256:'.length);
       const res = await manifest('hub', 'demo/multi', `sha256-${hex}.sig`);
@@ -465,11 +467,11 @@ describe('oci repository', () => {
   test('key rotation: new signatures by the new key; the old signature manifest stays fetchable and valid', async () => {
     const res = await manifest('hub', 'demo/docker', 'v1');
     const hex = res.headers.get('docker-content-digest')!.slice(7);
-    const oldKey = createPublicKey(mirror.app.keys.cosignPublicPem());
+    const oldKey = createPublicKey(mirror.app.keys.cosignPublicPem('unverified'));
     const before = await manifest('hub', 'demo/docker', `sha256-${hex}.sig`);
     const oldDigest = before.headers.get('docker-content-digest')!;
-    await mirror.app.keys.rotate('ecdsa');
-    const newKey = createPublicKey(mirror.app.keys.cosignPublicPem());
+    await mirror.app.keys.rotate('ecdsa-unverified');
+    const newKey = createPublicKey(mirror.app.keys.cosignPublicPem('unverified'));
     const afterRes = await manifest('hub', 'demo/docker', `sha256-${hex}.sig`);
     assert.notEqual(afterRes.headers.get('docker-content-digest'), oldDigest);
     const check = async (sig: Manifest, key: ReturnType<typeof createPublicKey>): Promise<boolean> => {

@@ -19,6 +19,8 @@ export interface OciSetupInput {
   upstreamRegistry: string;
   /** `https:` or `http:` of the upstream URL (never the URL: it may carry credentials). */
   upstreamScheme: string | undefined;
+  /** The repository's `verify:` mode: under warn/off, what did not verify is signed by the unverified key. */
+  verify: 'require' | 'warn' | 'off';
 }
 
 /** Where the printed steps keep the key (the directory Fedora uses for sigstore keys). */
@@ -35,6 +37,7 @@ export function ociClientSetup(input: OciSetupInput): string {
     '# Every manifest the mirror serves (an index and each of its children) is signed by the',
     "# organisation's cosign key at the tag sha256-<hex>.sig, once per identity:",
     ...identityLines(input, mirrorRepo),
+    ...unverifiedNote(input, publicUrl, http),
     ...(http ? [`# The mirror answers on plain http (${publicUrl}): the steps below allow that for ${host} only.`] : httpsNote(publicUrl, host)),
     '',
     ...keyStep(publicUrl),
@@ -53,6 +56,24 @@ function identityLines(input: OciSetupInput, mirrorRepo: string): string[] {
     if (id === 'upstream') return `#   ${input.upstreamRegistry || '<upstream registry>'}/<image>  (the upstream's name)`;
     return `#   ${id}/<image>`;
   });
+}
+
+/**
+ * Under warn/off the primary key still means verified; everything else is signed by the separately
+ * published unverified key, which a client must choose to trust (the steps below use the primary key).
+ */
+function unverifiedNote(input: OciSetupInput, publicUrl: string, http: boolean): string[] {
+  if (input.verify === 'require') return [];
+  const what = input.verify === 'off'
+    ? 'every manifest (verify: off checks nothing)'
+    : "what did not verify (every manifest, unless trust.cosignKeys pins the upstream's cosign keys)";
+  return [
+    `# This repository has verify: ${input.verify}: ${what} is served signed by the`,
+    "# organisation's UNVERIFIED key instead, which the steps below do not trust:",
+    `#   ${publicUrl}/-/keys/cosign-unverified.pub`,
+    '# To accept such images knowingly, verify them with that key instead of the key of step 1:',
+    `#   cosign verify --key ${publicUrl}/-/keys/cosign-unverified.pub --insecure-ignore-tlog=true${http ? ' --allow-insecure-registry' : ''} ${input.mirrorRepository}/<image>:<tag>`,
+  ];
 }
 
 function httpsNote(publicUrl: string, host: string): string[] {

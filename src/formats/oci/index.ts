@@ -8,9 +8,11 @@
  * - Tags are mutable objects revalidated after metadataTtl, per set of acceptable manifest
  *   types; the last verified mapping is served stale when the upstream fails.
  * - A manifest vouches for the blobs and child manifests it names (digest and size).
- * - With `trust.cosignKeys` a manifest must also carry the upstream's cosign signature or be
- *   named by a manifest that did (upstream-signatures.ts); the verified signature layers are
- *   served in the `.sig` next to the org's.
+ * - Trust is the upstream's cosign keys (`trust.cosignKeys`): a manifest must carry the upstream's
+ *   cosign signature or be named by an index that did (upstream-signatures.ts); the verified
+ *   signature layers are served in the `.sig` next to the org's. Without pinned keys a digest is
+ *   the only check and nothing the operator pinned vouches (anchor `none`): `verify: require`
+ *   refuses to open, `warn`/`off` serve what the signing ledger signs with the unverified key.
  * - Signatures, their payload/config blobs and the referrers index are derived views of the
  *   signed manifest, published by digest (DeriveContext.putContent).
  * - tags/list pages (`?n=&last=`) are views of the upstream's page with a computed next Link
@@ -21,11 +23,11 @@ import { MirrorError } from '../../errors.js';
 import type { Classified, DeriveContext, DeriveInput, FormatAdapter, FormatRepository, ObjectRef, VerifyContext, VerifyOutcome, VouchedDigest } from '../types.js';
 import { ociClientSetup } from './client-setup.js';
 import { loadCosignKeys, type CosignKey } from './cosign-keys.js';
-import { COSIGN_SIG_ARTIFACT, referrersIndex, signatureConfig, signatureManifest, simpleSigningPayload, SIMPLE_SIGNING_TYPE, type SignatureLayer, type UpstreamSignatureLayer } from './cosign-signature.js';
+import { COSIGN_SIG_ARTIFACT, referrersIndex, signatureConfig, signatureManifest, simpleSigningPayload, type SignatureLayer, type UpstreamSignatureLayer } from './cosign-signature.js';
 import { manifestContentType, parseManifest } from './manifest.js';
 import { MANIFEST_TYPES, negotiateManifestTypes, OCI_INDEX, OCI_MANIFEST } from './media-types.js';
 import { renderOciError } from './oci-errors.js';
-import { parseOciPath, tagStorePath, type OciPath } from './oci-path.js';
+import { parseOciPath, parseSignatureStorePath, signatureStorePath, tagStorePath, type OciPath } from './oci-path.js';
 import { classifyTags, nextLink, pageView, TAGS_PAGE_VIEW } from './tags-page.js';
 import { ociTrustSchema, type OciTrust } from './trust.js';
 import { upstreamNaming, type UpstreamNaming } from './upstream-naming.js';
@@ -39,12 +41,16 @@ const UPSTREAM_SIGNATURE_VIEW = 'upstream-signature';
 export const ociFormat: FormatAdapter<OciTrust> = {
   name: 'oci',
   trustSchema: ociTrustSchema,
-  async open({ repository, trust, repositoryUrl, upstream, readTrustFile }): Promise<FormatRepository> {
+  async open({ repository, trust, verify, repositoryUrl, upstream, readTrustFile }): Promise<FormatRepository> {
     const naming = upstreamNaming({ repository, repositoryUrl, upstream, trust });
     const files = trust.cosignKeys === undefined ? [] : Array.isArray(trust.cosignKeys) ? trust.cosignKeys : [trust.cosignKeys];
+    // A digest the client names proves only that the upstream sent those bytes, not who made them.
+    if (verify === 'require' && files.length === 0) {
+      throw new MirrorError('CONFIG_INVALID', `Repository "${repository}" has verify: require but no trust.cosignKeys: pin the upstream's cosign keys, or use verify: warn`, { repository });
+    }
     const setup = ociClientSetup({
       repository, repositoryUrl, mirrorRepository: naming.mirrorRepository, signedIdentities: trust.signedIdentities,
-      upstreamRegistry: naming.registry, upstreamScheme: urlScheme(upstream),
+      upstreamRegistry: naming.registry, upstreamScheme: urlScheme(upstream), verify,
     });
     return new OciRepository(naming, trust, await loadCosignKeys(repository, files, readTrustFile), { repository, setup });
   },
@@ -103,12 +109,17 @@ class OciRepository implements FormatRepository {
   }
 
   async verify(ctx: VerifyContext, object: { path: string; sha256: string; size: number; readAll(): Promise<Buffer> }): Promise<VerifyOutcome> {
+    const signature = parseSignatureStorePath(object.path);
+    if (signature) return verifySignatureMaterial(ctx, object.path, signature.sha256, await object.readAll());
     const parsed = parseOciPath(object.path);
     if (!parsed.ok) return { ok: false, code: 'VERIFICATION_FAILED', reason: parsed.reason };
     const p = parsed.path;
     switch (p.kind) {
-      case 'blob':
-        return { ok: true, by: ['sha256-digest'], vouches: [{ path: object.path, algorithm: 'sha256', digest: p.digest }] };
+      case 'blob': {
+        // The client names the digest; only a verified manifest naming it is the operator's trust.
+        const anchor = this.#cosignKeys.length > 0 && ctx.expectations(object.path).some((e) => e.source !== object.path) ? 'pinned' : 'none';
+        return { ok: true, by: ['sha256-digest'], vouches: [{ path: object.path, algorithm: 'sha256', digest: p.digest }], anchor };
+      }
       case 'manifest': {
         const self: VouchedDigest[] = 'digest' in p ? [{ path: object.path, algorithm: 'sha256', digest: p.digest }] : [];
         const parsedManifest = parseManifest(await object.readAll());
@@ -122,11 +133,11 @@ class OciRepository implements FormatRepository {
         if (this.#cosignKeys.length > 0) {
           return verifyUpstreamSignature(ctx, this.#cosignKeys, {
             path: object.path, sha256: object.sha256, upstreamName: this.#naming.upstreamName(p.name), base, children,
-            isSignatureImage: m.blobs.length > 1 && m.blobs.slice(1).every((b) => b.mediaType === SIMPLE_SIGNING_TYPE),
-            keepSignature: 'digest' in p,
-          }, { manifest: (d) => this.#digestManifestRef(p.name, d), blob: (d) => this.#blobRef(p.name, d) });
+            keepSignature: 'digest' in p, isTag: !('digest' in p),
+          }, { signature: (d) => this.#signatureRef(p.name, d), blob: (d) => this.#blobRef(p.name, d) });
         }
-        return { ok: true, by: ['digest' in p ? 'sha256-digest' : 'oci-manifest'], vouches: [...base, ...children] };
+        // Digest checks only: nothing the operator pinned vouches, so only the unverified key signs it.
+        return { ok: true, by: ['digest' in p ? 'sha256-digest' : 'oci-manifest'], vouches: [...base, ...children], anchor: 'none' };
       }
       case 'tags': {
         if (object.size > MAX_TAG_LIST_BYTES) return { ok: false, code: 'VERIFICATION_FAILED', reason: 'the tag list is too large' };
@@ -136,7 +147,7 @@ class OciRepository implements FormatRepository {
         } catch (err) {
           return { ok: false, code: 'VERIFICATION_FAILED', reason: `the tag list is not valid: ${(err as Error).message}` };
         }
-        return { ok: true, by: ['oci-tag-list'] };
+        return { ok: true, by: ['oci-tag-list'], anchor: 'none' };
       }
       case 'referrers':
         return { ok: false, code: 'VERIFICATION_FAILED', reason: 'referrers are made by the mirror, not fetched' };
@@ -147,22 +158,23 @@ class OciRepository implements FormatRepository {
 
   async derive(ctx: DeriveContext, view: string, input: DeriveInput): Promise<Buffer> {
     if (view.startsWith(`${TAGS_PAGE_VIEW}?`)) return pageView(view, input.bytes);
+    if (view === UPSTREAM_SIGNATURE_VIEW && parseSignatureStorePath(input.path)) return input.bytes;
     const parsed = parseOciPath(input.path);
     if (!parsed.ok || parsed.path.kind !== 'manifest' || !('digest' in parsed.path)) {
       throw new MirrorError('INTERNAL', `${input.path} is not a manifest by digest`, { repository: ctx.repository, object: input.path });
     }
     const { name } = parsed.path;
-    if (view === UPSTREAM_SIGNATURE_VIEW) return input.bytes;
     const manifest = parseManifest(input.bytes);
     if (!manifest.ok) throw new MirrorError('VERIFICATION_FAILED', `${input.path}: ${manifest.reason}`, { repository: ctx.repository, object: input.path });
     const publish = ctx.putContent;
     if (!publish) throw new MirrorError('INTERNAL', 'the derive context cannot publish content', { repository: ctx.repository });
 
     // One signature per identity, each made once per (payload, key) and cached: the manifest digest stays stable.
+    // The ledger picks the key from this manifest's record: primary only when a pinned cosign key vouched.
     const layers: SignatureLayer[] = [];
     for (const identity of this.#naming.identities(name)) {
       const payload = simpleSigningPayload(identity, input.sha256);
-      const { signature } = ctx.ecdsaSignCached(`${name}@sha256:${input.sha256} as ${identity}`, payload);
+      const { signature } = await ctx.sign({ scheme: 'ecdsa', object: `${name}@sha256:${input.sha256} as ${identity}`, data: payload });
       const bytes = Buffer.from(payload, 'utf8');
       await publish(bytes);
       layers.push({ payload: bytes, signature });
@@ -195,7 +207,7 @@ class OciRepository implements FormatRepository {
   async #upstreamLayers(ctx: DeriveContext, name: string, input: DeriveInput): Promise<UpstreamSignatureLayer[]> {
     const recorded = recordedUpstreamSignature(input.verification);
     if (!recorded) return [];
-    const stored = await ctx.derivedOf(this.#digestManifestRef(name, recorded.sha256), UPSTREAM_SIGNATURE_VIEW);
+    const stored = await ctx.derivedOf(this.#signatureRef(name, recorded.sha256), UPSTREAM_SIGNATURE_VIEW);
     return keptLayers(stored.bytes, recorded.layers);
   }
 
@@ -222,12 +234,39 @@ class OciRepository implements FormatRepository {
     };
   }
 
+  /** The upstream's `.sig` manifest of a verified manifest, fetched by its digest and kept as signature material. */
+  #signatureRef(name: string, digest: string): ObjectRef {
+    return {
+      path: signatureStorePath(name, digest), mutable: false,
+      upstreamPath: `v2/${this.#naming.upstreamName(name)}/manifests/sha256:${digest}`, accept: MANIFEST_TYPES.join(', '),
+    };
+  }
+
   #digestManifestRef(name: string, digest: string): ObjectRef {
     return {
       path: `${name}/manifests/sha256:${digest}`, mutable: false,
       upstreamPath: `v2/${this.#naming.upstreamName(name)}/manifests/sha256:${digest}`, accept: MANIFEST_TYPES.join(', '),
     };
   }
+}
+
+/**
+ * An upstream signature manifest kept beside the manifest it signs: its path names the digest the
+ * verified manifest's record holds (checked here as the bytes' own vouch), and it must be an image
+ * manifest. It is signature material, not content: no client path reaches it and no view signs it;
+ * the `.sig` views read only its layers that verified (keptLayers). Its anchor is that of the
+ * manifest whose verification named it (pinned), or `none` when nothing verified named it, which
+ * makes every view read from it unverified (derived-views.ts).
+ */
+function verifySignatureMaterial(ctx: VerifyContext, path: string, sha256: string, bytes: Buffer): VerifyOutcome {
+  const self: VouchedDigest[] = [{ path, algorithm: 'sha256', digest: sha256 }];
+  const parsed = parseManifest(bytes);
+  if (!parsed.ok) return { ok: false, code: 'VERIFICATION_FAILED', reason: `the upstream signature manifest is not valid: ${parsed.reason}`, vouches: self };
+  if (parsed.manifest.manifests.length > 0) return { ok: false, code: 'VERIFICATION_FAILED', reason: 'the upstream signature manifest is an index', vouches: self };
+  const named = ctx.expectations(path).find((e) => e.source !== path && parseOciPath(e.source).ok);
+  return named
+    ? { ok: true, by: [`cosign-signature-of:${named.source}`], vouches: self }
+    : { ok: true, by: ['cosign-signature-material'], vouches: self, anchor: 'none' };
 }
 
 /** `https:`/`http:` of a URL that may carry credentials (only the scheme leaves here). */

@@ -74,3 +74,22 @@ export function tagStorePath(name: string, tag: string, types: readonly string[]
   const base = `${name}/manifests/${tag}`;
   return types.length === allTypes.length ? base : `${base};accept=${types.join(',')}`;
 }
+
+/**
+ * Where an upstream signature manifest (`sha256-<hex>.sig` of a verified manifest) is kept: signature
+ * material, never a manifest. Its own namespace (`<name>/-/…`, which no client path parses to: no
+ * name component is `-`) means the vouch of the manifest it signs cannot make it a verified manifest
+ * the mirror would serve and cosign (issue 9 finding 2: S′ = a genuine signature layer + an
+ * attacker's config and layer).
+ */
+export function signatureStorePath(name: string, sha256: string): string {
+  return `${name}/-/upstream-signature/sha256:${sha256}`;
+}
+
+const SIGNATURE_STORE_PATH = /^(.+)\/-\/upstream-signature\/sha256:([0-9a-f]{64})$/;
+
+/** The image name and digest of a signatureStorePath, or undefined for any other path. */
+export function parseSignatureStorePath(path: string): { name: string; sha256: string } | undefined {
+  const m = SIGNATURE_STORE_PATH.exec(path);
+  return m && !checkName(m[1]!) ? { name: m[1]!, sha256: m[2]! } : undefined;
+}

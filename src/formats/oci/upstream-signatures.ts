@@ -6,13 +6,23 @@
  * (type, docker-manifest-digest). The identity (docker-reference) is recorded, not matched:
  * cosign does not match it either.
  *
- * A manifest is accepted when it is signed itself or when a manifest verified under these rules
- * names its digest (a signed index vouches for its children: cosign signs children only with
- * `--recursive`). Blobs stay digest-checked only.
+ * A manifest is accepted when it is signed itself or when an index verified under these rules
+ * names it as a child (a signed index vouches for its children: cosign signs children only with
+ * `--recursive`). The upstream signature manifest itself is signature material, kept under its own
+ * store path (oci-path.ts signatureStorePath): the manifest it signs vouches for its bytes, never
+ * for it as an image, so it is not a manifest the mirror would serve or cosign. Blobs stay
+ * digest-checked only.
+ *
+ * Tags have no revision number of their own. When the verified simple-signing payloads carry the
+ * `optional.timestamp` containers/image writes (seconds since the epoch; also accepted as a
+ * decimal string, as `cosign sign -a timestamp=<s>` writes it), the newest one signed by a pinned
+ * key is the tag's revision, so the core refuses a tag moved back to a manifest whose newest
+ * signature is older than the one served (rollback); re-signing the older manifest makes a
+ * deliberate move back acceptable. A manifest without a signed timestamp has revision 0: once a
+ * tag was served with a signed timestamp, an untimestamped answer is refused as a rollback.
  */
 import { isMirrorError } from '../../errors.js';
-import type { ObjectRef, VerifyContext, VerifyOutcome, VouchedDigest } from '../types.js';
-import type { VerificationRecord } from '../../store/types.js';
+import type { ObjectRef, Revision, VerificationRecord, VerifyContext, VerifyOutcome, VouchedDigest } from '../types.js';
 import { verifyingKey, type CosignKey } from './cosign-keys.js';
 import { sha256, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_TYPE, type UpstreamSignatureLayer } from './cosign-signature.js';
 import { MAX_MANIFEST_BYTES, parseManifest } from './manifest.js';
@@ -35,26 +45,25 @@ export interface ManifestUnderCheck {
   base: VouchedDigest[];
   /** Vouches for child manifests: given only when this manifest verifies, since they pass its trust on. */
   children: VouchedDigest[];
-  /** Config and layers all simple-signing: a signature image, which nobody signs. */
-  isSignatureImage: boolean;
   /** Manifests by digest are the objects signature views are made of: their signature is stored with them. */
   keepSignature: boolean;
+  /** A tag: its revision is the newest signed timestamp (see the top of this file). */
+  isTag: boolean;
 }
 
 export interface RefMaker {
-  manifest(sha256: string): ObjectRef;
+  /** The upstream signature manifest of this digest, as signature material (signatureStorePath). */
+  signature(sha256: string): ObjectRef;
   blob(sha256: string): ObjectRef;
 }
 
 export async function verifyUpstreamSignature(ctx: VerifyContext, keys: readonly CosignKey[], m: ManifestUnderCheck, refs: RefMaker): Promise<VerifyOutcome> {
-  const vouchedBy = vouchingManifest(ctx, m.path);
-  // A signature image (stored as a companion of the manifest it signs, which vouches for it) is
-  // signed by nobody: asking the upstream for its `.sig` would only cost a 404.
-  const signed = vouchedBy && m.isSignatureImage ? undefined : await checkSignatureManifest(ctx, keys, m);
-  if (signed?.ok) {
+  const vouchedBy = vouchingIndex(ctx, m.path);
+  const signed = await checkSignatureManifest(ctx, keys, m);
+  if (signed.ok) {
     const { signature, layers } = signed;
     const kept: VouchedDigest[] = [
-      { path: refs.manifest(signature.sha256).path, algorithm: 'sha256', digest: signature.sha256, size: signature.size },
+      { path: refs.signature(signature.sha256).path, algorithm: 'sha256', digest: signature.sha256, size: signature.size },
       ...layers.map((l) => ({ path: refs.blob(l.sha256).path, algorithm: 'sha256' as const, digest: l.sha256, size: l.size })),
     ];
     return {
@@ -64,11 +73,20 @@ export async function verifyUpstreamSignature(ctx: VerifyContext, keys: readonly
       upstreamSignature: { sha256: signature.sha256, verified: layers.map(({ index, sha256, keyId, identity }) => ({ index, sha256, keyId, identity })) },
       // Stored with this revision, so the signature views made of it can still show the upstream's
       // signature once the upstream moves its `.sig` tag (cosign appends a layer: a new manifest).
-      ...(m.keepSignature ? { companions: [refs.manifest(signature.sha256), ...layers.map((l) => refs.blob(l.sha256))] } : {}),
+      ...(m.keepSignature ? { companions: [refs.signature(signature.sha256), ...layers.map((l) => refs.blob(l.sha256))] } : {}),
+      ...(m.isTag ? { revision: signedRevision(layers) } : {}),
     };
   }
   if (vouchedBy) return { ok: true, by: [`cosign-vouched:${vouchedBy}`], vouches: [...m.base, ...m.children] };
-  return { ok: false, code: 'VERIFICATION_FAILED', reason: signed?.reason ?? 'no upstream cosign signature', vouches: m.base };
+  return { ok: false, code: 'VERIFICATION_FAILED', reason: signed.reason, vouches: m.base };
+}
+
+/** The newest timestamp a pinned key signed for this manifest, or 0 when none carries one. */
+function signedRevision(layers: readonly VerifiedLayer[]): Revision {
+  const newest = Math.max(0, ...layers.map((l) => l.timestamp ?? 0));
+  return newest === 0
+    ? { value: 0, label: 'a manifest whose cosign signatures carry no signed timestamp' }
+    : { value: newest * 1000, label: `a manifest last signed at ${new Date(newest * 1000).toISOString()}` };
 }
 
 /** The verified upstream signature a manifest's record names, for the signature views (see derive). */
@@ -88,9 +106,12 @@ export function keptLayers(signatureManifest: Buffer, verified: ReadonlyMap<numb
   return out;
 }
 
-/** The manifest (other than this one) whose verified bytes named this digest, if any. */
-function vouchingManifest(ctx: VerifyContext, path: string): string | undefined {
-  // Only verified manifests record vouches for child manifests here (see ManifestUnderCheck.children).
+/**
+ * The verified index (other than this manifest) that named this digest as a child, if any. Only
+ * verified manifests' `children` vouch for a `<name>/manifests/sha256:` path: a signature manifest
+ * is vouched for under its own store path (RefMaker.signature), so it never lands here.
+ */
+function vouchingIndex(ctx: VerifyContext, path: string): string | undefined {
   for (const e of ctx.expectations(path)) {
     if (e.source === path) continue;
     const source = parseOciPath(e.source);
@@ -106,6 +127,8 @@ interface VerifiedLayer {
   size: number;
   keyId: string;
   identity: string;
+  /** The payload's signed `optional.timestamp` (seconds since the epoch), if any. */
+  timestamp?: number;
 }
 
 type SignatureCheck =
@@ -168,10 +191,10 @@ async function checkLayer(ctx: VerifyContext, keys: readonly CosignKey[], m: Man
   if (typeof claims === 'string') return claims;
   if (claims.type !== COSIGN_TYPE) return `the payload's critical.type is ${JSON.stringify(claims.type).slice(0, 80)}, not "${COSIGN_TYPE}"`;
   if (claims.digest !== `sha256:${m.sha256}`) return `the payload signs ${JSON.stringify(claims.digest).slice(0, 80)}, not sha256:${m.sha256}`;
-  return { sha256: hex, size, keyId: key.id, identity: claims.identity };
+  return { sha256: hex, size, keyId: key.id, identity: claims.identity, ...(claims.timestamp === undefined ? {} : { timestamp: claims.timestamp }) };
 }
 
-function parseClaims(payload: Buffer): { type: unknown; digest: unknown; identity: string } | string {
+function parseClaims(payload: Buffer): { type: unknown; digest: unknown; identity: string; timestamp?: number } | string {
   let doc: unknown;
   try {
     doc = JSON.parse(payload.toString('utf8'));
@@ -186,7 +209,17 @@ function parseClaims(payload: Buffer): { type: unknown; digest: unknown; identit
     digest: field(field(critical, 'image'), 'docker-manifest-digest'),
     // Recorded in the verification record (and the x-countersign-verification header): printable only.
     identity: typeof reference === 'string' ? reference.replace(/[^A-Za-z0-9._:/@-]/g, '?').slice(0, 255) : '',
+    ...timestampClaim(field(field(doc, 'optional'), 'timestamp')),
   };
+}
+
+/**
+ * containers/image writes `optional.timestamp` as an integer; `cosign sign -a timestamp=<s>` as a
+ * string. Anything else (absent, negative, fractional, beyond year 9999) is no timestamp.
+ */
+function timestampClaim(value: unknown): { timestamp?: number } {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^[0-9]{1,12}$/.test(value) ? Number(value) : NaN;
+  return Number.isSafeInteger(n) && n > 0 && n < 253402300800 ? { timestamp: n } : {};
 }
 
 function field(value: unknown, key: string): unknown {
