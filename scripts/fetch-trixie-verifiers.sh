@@ -16,6 +16,11 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 dest=${1:-"$here/.tools/trixie"}
 mkdir -p "$dest"
 dest=$(cd "$dest" && pwd)
+# Several test files may ask at once: one fetches, the others wait for it and then find the tools.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$dest/.fetch.lock"
+  flock 9
+fi
 if [ -x "$dest/bin/cosign" ] && [ -x "$dest/bin/skopeo" ] && "$dest/bin/cosign" version >/dev/null 2>&1 && "$dest/bin/skopeo" --version >/dev/null 2>&1; then
   echo "trixie verifiers present: $("$dest/bin/skopeo" --version); cosign $("$dest/bin/cosign" version 2>&1 | sed -n 's/^GitVersion: *//p')"
   exit 0
