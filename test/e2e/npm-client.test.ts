@@ -120,7 +120,8 @@ describe('the real npm through the mirror', () => {
     started = Date.now();
     registry = await startFixtureNpmRegistry();
     publishDemoTree(registry);
-    mirror = await startMirror({ repositories: [{ name: 'npm', format: 'npm', upstream: registry.url, verify: 'require', metadataTtl: '5m' }] });
+    // The upstream's keys, pinned on first use: require takes no keys the upstream serves unpinned.
+    mirror = await startMirror({ repositories: [{ name: 'npm', format: 'npm', upstream: registry.url, verify: 'require', anchor: 'first-use', metadataTtl: '5m' }] });
     repoUrl = `${mirror.url}/npm`;
   });
   after(async () => {

@@ -54,11 +54,21 @@ export interface FixtureNpmRegistry {
   readonly port: number;
   /** The underlying fixture: setMode/setFile/setHandler/log for anything not covered here. */
   readonly upstream: FixtureUpstream;
-  /** The published signing key, and one that is never published. */
+  /** The published signing key (until rekey), and one that is never published. */
   readonly key: NpmSigningKey;
   readonly wrongKey: NpmSigningKey;
   readonly keysDocument: { keys: NpmRegistryKey[] };
   publish(spec: NpmPublishSpec): PublishedVersion;
+  /**
+   * The registry rotates to a new key: `/-/npm/v1/keys` lists only it and every version is
+   * signed anew with it (as a registry re-signing its packuments would, or an impostor).
+   */
+  rekey(): NpmSigningKey;
+  /**
+   * Serves `doc` as the full packument of `name` from now on (an older revision, a forged one);
+   * `undefined` goes back to the live document.
+   */
+  serveDocument(name: string, doc: Record<string, unknown> | undefined): void;
   /** The document the registry serves now, full or abbreviated. */
   packument(name: string, abbreviated?: boolean): Record<string, unknown>;
   /** `/name` or `/@scope%2fname`. */
@@ -91,9 +101,10 @@ const ABBREVIATED_FIELDS = ['name', 'version', 'dependencies', 'optionalDependen
 
 export async function startFixtureNpmRegistry(opts: { keyExpires?: string | null } = {}): Promise<FixtureNpmRegistry> {
   const upstream = await startFixtureUpstream();
-  const key = makeNpmSigningKey();
+  let key = makeNpmSigningKey();
   const wrongKey = makeNpmSigningKey();
-  const keysDocument = { keys: [key.entry(opts.keyExpires ?? null)] };
+  let keysDocument = { keys: [key.entry(opts.keyExpires ?? null)] };
+  const forged = new Map<string, Record<string, unknown>>();
   const packages = new Map<string, StoredPackage>();
   let clock = Date.parse('2024-06-01T00:00:00.000Z');
 
@@ -135,7 +146,7 @@ export async function startFixtureNpmRegistry(opts: { keyExpires?: string | null
     return { name, modified: pkg.modified, 'dist-tags': Object.fromEntries(pkg.tags), versions };
   };
 
-  const signedOnce = new WeakMap<StoredVersion, { keyid: string; sig: string }[]>();
+  let signedOnce = new WeakMap<StoredVersion, { keyid: string; sig: string }[]>();
   const signVersion = ({ published: p, spec }: StoredVersion): { keyid: string; sig: string }[] => {
     const signature = spec.signature ?? 'valid';
     if (signature === 'valid') return [key.signVersion(p.name, p.version, p.integrity)];
@@ -173,7 +184,7 @@ export async function startFixtureNpmRegistry(opts: { keyExpires?: string | null
       return;
     }
     const corgi = (req.headers.accept ?? '').includes(CORGI_TYPE);
-    const body = Buffer.from(JSON.stringify(corgi ? abbreviatedDocument(name, pkg) : fullDocument(name, pkg)));
+    const body = Buffer.from(JSON.stringify(forged.get(name) ?? (corgi ? abbreviatedDocument(name, pkg) : fullDocument(name, pkg))));
     const etag = `"${createHash('sha256').update(body).digest('hex').slice(0, 32)}"`;
     const headers = { etag, 'last-modified': new Date(pkg.modified).toUTCString(), vary: 'accept', 'cache-control': 'public, max-age=300' };
     const inm = req.headers['if-none-match'];
@@ -238,10 +249,26 @@ export async function startFixtureNpmRegistry(opts: { keyExpires?: string | null
       return upstream.port;
     },
     upstream,
-    key,
+    get key() {
+      return key;
+    },
     wrongKey,
-    keysDocument,
+    get keysDocument() {
+      return keysDocument;
+    },
     publish,
+    rekey() {
+      key = makeNpmSigningKey();
+      keysDocument = { keys: [key.entry(opts.keyExpires ?? null)] };
+      upstream.setFile('/-/npm/v1/keys', JSON.stringify(keysDocument), { contentType: 'application/json' });
+      signedOnce = new WeakMap();
+      for (const pkg of packages.values()) pkg.modified = new Date(Date.parse(pkg.modified) + 1000).toISOString();
+      return key;
+    },
+    serveDocument(name, doc) {
+      if (doc) forged.set(name, doc);
+      else forged.delete(name);
+    },
     packument(name, abbreviated = false) {
       const pkg = packages.get(name);
       if (!pkg) throw new Error(`fixture registry: no package ${name}`);

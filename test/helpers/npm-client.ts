@@ -156,11 +156,25 @@ Promise.all(input.packages.map(async (p) => {
  * `/-/npm/v1/keys`), exactly as `npm audit signatures` passes them.
  */
 export async function verifyWithPacote(projectDir: string, registryUrl: string, keys?: readonly NpmRegistryKey[], opts: { verifyAttestations?: boolean; timeoutMs?: number } = {}): Promise<PacoteVerdict[]> {
-  const registry = withSlash(registryUrl);
   const lock = JSON.parse(await readFile(join(projectDir, 'package-lock.json'), 'utf8')) as { packages?: Record<string, { name?: string; version?: string; resolved?: string; link?: boolean }> };
   const packages = Object.entries(lock.packages ?? {})
     .filter(([location, p]) => location.includes('node_modules/') && p.version && !p.link)
     .map(([location, p]) => ({ location, name: p.name ?? location.slice(location.lastIndexOf('node_modules/') + 13), version: p.version! }));
+  return verifyPackagesWithPacote(registryUrl, packages, keys, { ...opts, cwd: projectDir });
+}
+
+/**
+ * What npm's pacote says of `name@version` from `registryUrl` with `verifySignatures: true`, keyed
+ * as `verifyWithPacote` does, without installing anything first (`location` is the package name).
+ */
+export async function verifyPackagesWithPacote(
+  registryUrl: string,
+  specs: readonly { name: string; version: string; location?: string }[],
+  keys?: readonly NpmRegistryKey[],
+  opts: { verifyAttestations?: boolean; timeoutMs?: number; cwd?: string } = {},
+): Promise<PacoteVerdict[]> {
+  const registry = withSlash(registryUrl);
+  const packages = specs.map((p) => ({ location: p.location ?? p.name, name: p.name, version: p.version }));
   const { host, pathname } = new URL(registry);
   const cache = await mkdtemp(join(tmpdir(), 'countersign-pacote-cache-'));
   const input = {
@@ -171,7 +185,7 @@ export async function verifyWithPacote(projectDir: string, registryUrl: string, 
   };
   const env = cleanEnv({ HOME: cache, NO_PROXY: '127.0.0.1,localhost' });
   const pacoteDir = join(npmInstallDir(), 'node_modules', 'pacote');
-  const result = await run(process.execPath, ['-e', PACOTE_SCRIPT, pacoteDir], projectDir, env, opts.timeoutMs ?? 60_000, JSON.stringify(input)).finally(() =>
+  const result = await run(process.execPath, ['-e', PACOTE_SCRIPT, pacoteDir], opts.cwd ?? cache, env, opts.timeoutMs ?? 60_000, JSON.stringify(input)).finally(() =>
     rm(cache, { recursive: true, force: true }),
   );
   if (result.code !== 0) throw new Error(`pacote verification crashed (exit ${result.code}): ${result.stderr}`);

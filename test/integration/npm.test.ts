@@ -31,7 +31,8 @@ describe('npm repository', () => {
     registry.publish({ name: 'popular', version: '3.0.0' });
     mirror = await startMirror({
       repositories: [
-        { name: 'npm', format: 'npm', upstream: registry.url, verify: 'require', metadataTtl: `${TTL_MS}ms`, retries: 0 },
+        // The upstream's own keys, pinned on first use (require refuses them unpinned).
+        { name: 'npm', format: 'npm', upstream: registry.url, verify: 'require', anchor: 'first-use', metadataTtl: `${TTL_MS}ms`, retries: 0 },
         { name: 'lenient', format: 'npm', upstream: registry.url, verify: 'warn', metadataTtl: '5m' },
         { name: 'pinned', format: 'npm', upstream: registry.url, trust: { keys: registry.keysDocument }, metadataTtl: '5m' },
       ],
@@ -134,7 +135,9 @@ describe('npm repository', () => {
     assert.match(((await res.json()) as { error: string }).error, /no version of unsigned carries a valid upstream registry signature/);
     const lenient = await getDoc('/lenient/unsigned');
     assert.equal(lenient.res.status, 200);
-    assert.equal(lenient.doc.versions['1.0.0']!.dist.signatures[0]!.keyid, mirror.app.keys.ecdsaSigner().id);
+    // Issue 9: what did not verify is never signed by the primary key, only by the published unverified one.
+    assert.equal(lenient.doc.versions['1.0.0']!.dist.signatures[0]!.keyid, mirror.app.keys.ecdsaSigner('unverified').id);
+    assert.notEqual(mirror.app.keys.ecdsaSigner('unverified').id, mirror.app.keys.ecdsaSigner().id);
     assert.equal((await mirror.get('/lenient/unsigned/-/unsigned-1.0.0.tgz')).status, 200);
     assert.equal((await mirror.get('/lenient/tampered/-/tampered-1.0.0.tgz')).status, 502, 'warn still checks integrity');
   });

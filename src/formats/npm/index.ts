@@ -1,7 +1,8 @@
 /**
  * npm registry: packuments (full and abbreviated), single versions, dist-tags and tarballs.
- * Upstream `dist.signatures` are verified with the upstream's registry keys; served
- * documents carry signatures by the organisation's ECDSA key, published at
+ * Upstream `dist.signatures` are verified with the upstream's registry keys (pinned, or pinned
+ * on first use); served documents carry signatures by the organisation's ECDSA key (the
+ * primary one for verified versions, the unverified one otherwise), published at
  * `/<repo>/-/npm/v1/keys`. See ../../../docs/npm.md for client setup.
  */
 import { LRUCache } from 'lru-cache';
@@ -11,6 +12,7 @@ import { npmConfiguredRegistry } from './auto-upstream.js';
 import { orgKeysDocument } from './org-keys.js';
 import { escapedName, isPackageName, parsePackument, type Packument } from './packument.js';
 import { RegistryKeySource } from './registry-key-source.js';
+import { packumentRevision } from './revision.js';
 import { npmTrustSchema, type NpmTrust } from './trust.js';
 import { checkVersions } from './verify-versions.js';
 import { abbreviated, servedPackument, singleVersion } from './views.js';
@@ -24,8 +26,8 @@ export const npmFormat: FormatAdapter<NpmTrust> = {
   pathPolicy: { scopedEncodedSlash: true },
   resolveAutoUpstream: npmConfiguredRegistry,
 
-  async open({ repository, trust, keys, readTrustFile }): Promise<FormatRepository> {
-    const keySource = await RegistryKeySource.create(repository, trust, readTrustFile);
+  async open({ repository, trust, verify, anchor, keys, readTrustFile, now }): Promise<FormatRepository> {
+    const keySource = await RegistryKeySource.create({ repository, trust, verify, anchor, readTrustFile });
     // Parsed upstream documents, so the several views of one revision parse it once.
     const parsed = new LRUCache<string, Packument>({ max: 8 });
 
@@ -52,7 +54,7 @@ export const npmFormat: FormatAdapter<NpmTrust> = {
 
         function classifySpecial(s: string[]): Classified {
           const joined = s.join('/');
-          if (joined === 'npm/v1/keys') return { kind: 'generated', contentType: JSON_TYPE, generate: () => orgKeysDocument(keys) };
+          if (joined === 'npm/v1/keys') return { kind: 'generated', contentType: JSON_TYPE, generate: () => orgKeysDocument(keys, { includeUnverified: verify !== 'require' }) };
           if (joined === 'ping') return { kind: 'generated', contentType: JSON_TYPE, generate: () => Buffer.from('{}') };
           if (s[0] === 'package' && s.at(-1) === 'dist-tags') {
             const name = s.slice(1, -1).join('/');
@@ -64,9 +66,11 @@ export const npmFormat: FormatAdapter<NpmTrust> = {
 
       async verify(ctx, object): Promise<VerifyOutcome> {
         if (object.path.includes('/-/')) {
-          // Tarballs: the core matches the bytes against the integrity a verified packument vouched for.
-          return ctx.expectations(object.path).length > 0
-            ? { ok: true, by: ctx.expectations(object.path).map((e) => `integrity:${e.algorithm}@${e.source}`) }
+          // Tarballs: the core already matched the bytes against every integrity a packument vouched for;
+          // verified means a packument verified under today's trust vouched for one. Its anchor is the keys'.
+          const vouched = ctx.expectations(object.path);
+          return vouched.length > 0
+            ? { ok: true, by: vouched.map((e) => `integrity:${e.algorithm}@${e.source}`), anchor: keySource.anchor }
             : { ok: false, code: 'VERIFICATION_FAILED', reason: `${object.path} is not listed with an integrity by any verified packument` };
         }
         let doc: Packument;
@@ -76,8 +80,11 @@ export const npmFormat: FormatAdapter<NpmTrust> = {
           return { ok: false, code: 'VERIFICATION_FAILED', reason: `malformed packument: ${(err as Error).message}` };
         }
         parsed.set(object.sha256, doc);
-        const registryKeys = await keySource.keys(ctx, doc);
-        const check = checkVersions(doc, registryKeys.keys, { vouchForRejected: ctx.mode !== 'require' });
+        const registryKeys = await keySource.keys(ctx);
+        // Under warn, versions that did not verify still vouch for their tarball's integrity (marked unverified).
+        const check = checkVersions(doc, registryKeys.ok ? registryKeys.keys : [], { vouchForRejected: ctx.mode !== 'require' });
+        const vouchesIfFailed = ctx.mode === 'require' ? [] : check.vouches;
+        if (!registryKeys.ok) return { ok: false, code: 'TRUST_CHANGED', reason: registryKeys.reason, vouches: vouchesIfFailed };
         const total = Object.keys(doc.versions ?? {}).length;
         if (total > 0 && check.verified.length === 0) {
           const first = check.rejected[0];
@@ -85,17 +92,28 @@ export const npmFormat: FormatAdapter<NpmTrust> = {
             ok: false,
             code: 'VERIFICATION_FAILED',
             reason: `no version of ${doc.name} carries a valid upstream registry signature (${registryKeys.describe}); e.g. ${first?.item}: ${first?.reason}`,
-            vouches: ctx.mode === 'require' ? [] : check.vouches,
+            vouches: vouchesIfFailed,
           };
         }
-        return { ok: true, by: [...check.keyIds].map((k) => `npm-registry-key:${k}`), vouches: check.vouches, rejected: check.rejected };
+        const revision = packumentRevision(doc, now());
+        return {
+          ok: true,
+          by: [...check.keyIds].map((k) => `npm-registry-key:${k}`),
+          vouches: check.vouches,
+          rejected: check.rejected,
+          anchor: registryKeys.anchor,
+          ...(revision ? { revision } : {}),
+        };
       },
 
-      derive(ctx, view, input): Buffer {
+      async derive(ctx, view, input): Promise<Buffer> {
         const doc = parsed.get(input.sha256) ?? parsePackument(input.bytes, input.path);
         parsed.set(input.sha256, doc);
-        const dropped = new Set(input.verification.mode === 'require' ? (input.verification.rejected ?? []).map((r) => r.item) : []);
-        const served = servedPackument(ctx, doc, dropped);
+        // Today's mode and today's record (the core re-verifies a record from another trust epoch before
+        // deriving): under require a refused version is left out, under warn/off it is served, signed by
+        // the unverified key (the ledger decides by `item`).
+        const dropped = new Set(ctx.mode === 'require' ? (input.verification.rejected ?? []).map((r) => r.item) : []);
+        const served = await servedPackument(ctx, doc, dropped);
         if (view === 'full') return Buffer.from(JSON.stringify(served.doc));
         if (view === 'abbreviated') return Buffer.from(JSON.stringify(abbreviated(served)));
         if (view === 'dist-tags') return Buffer.from(JSON.stringify(served.distTags));

@@ -1,16 +1,35 @@
-/** The organisation's ECDSA keys in the shape npm reads from `/-/npm/v1/keys`; retired keys carry `expires`. */
+/**
+ * The organisation's ECDSA keys in the shape npm reads from `/-/npm/v1/keys`. npm refuses a
+ * signature when the key's `expires` is before the version's publish time, so:
+ * a retired key expires at its retirement (what it signed before stays valid), a revoked key
+ * at its own creation (nothing it ever signed is trusted again).
+ * Repositories in `verify: require` publish only the primary keys; warn/off ones also the
+ * unverified keys their documents are signed with, so only clients of those repositories
+ * ever trust signatures over unverified content.
+ */
 import { createPublicKey } from 'node:crypto';
-import type { KeyStore } from '../../keys/types.js';
+import type { KeyKind, KeyStore, PublicKeyInfo } from '../../keys/types.js';
 
-export function orgKeysDocument(keys: KeyStore): Buffer {
+export interface OrgKeysOptions {
+  includeUnverified: boolean;
+}
+
+function expiresOf(k: PublicKeyInfo): string | null {
+  if (k.status === 'revoked') return k.createdAt;
+  if (k.status === 'retired') return k.retiredAt ?? null;
+  return null;
+}
+
+export function orgKeysDocument(keys: Pick<KeyStore, 'list' | 'exportPublic'>, options: OrgKeysOptions): Buffer {
+  const kinds: KeyKind[] = options.includeUnverified ? ['ecdsa', 'ecdsa-unverified'] : ['ecdsa'];
   const list = keys
     .list()
-    .filter((k) => k.kind === 'ecdsa')
+    .filter((k) => kinds.includes(k.kind))
     .map((k) => {
-      const key = createPublicKey(keys.exportPublic('ecdsa', k.id));
+      const key = createPublicKey(keys.exportPublic(k.kind, k.id));
       const type = `ecdsa-sha2-${SSH_CURVES[key.asymmetricKeyDetails?.namedCurve ?? ''] ?? 'nistp256'}`;
       return {
-        expires: k.status === 'retired' ? (k.retiredAt ?? null) : null,
+        expires: expiresOf(k),
         keyid: k.id,
         keytype: type,
         scheme: type,

@@ -3,6 +3,10 @@
  * message is `${name}@${version}:${String(ssri.parse(integrity))}`, ECDSA with SHA-256,
  * every signature must verify, and a key that expired before the version's publish time
  * does not count. A bad version is rejected on its own; the rest of the packument stands.
+ * A signature is bound to the document it sits in: the version's `name` must be exactly the
+ * packument's and its `version` exactly its key in `versions`, so a genuine signature for
+ * `foo@1.0.0` replayed into `bar`'s packument vouches for nothing, and the org only ever signs
+ * `${doc.name}@${version}`, the statement that was verified.
  */
 import { verify as verifySignature } from 'node:crypto';
 import type { RejectedItem, VouchedDigest } from '../types.js';
@@ -42,7 +46,7 @@ export function checkVersions(doc: Packument, keys: RegistryKey[], opts: { vouch
     const vouch = (): void => {
       for (const t of tokens) out.vouches.push({ path: `${doc.name}/-/${file}`, algorithm: t.algorithm, digest: t.hex });
     };
-    const problem = signatureProblem(doc, version, v.name ?? doc.name, ssriString(tokens), v.dist.signatures, keys, out.keyIds);
+    const problem = bindingProblem(doc, version, v) ?? signatureProblem(doc, version, ssriString(tokens), v.dist.signatures, keys, out.keyIds);
     if (problem) {
       reject(problem);
       if (opts.vouchForRejected) vouch();
@@ -54,9 +58,21 @@ export function checkVersions(doc: Packument, keys: RegistryKey[], opts: { vouch
   return out;
 }
 
-function signatureProblem(doc: Packument, version: string, name: unknown, integrity: string, sigs: unknown, keys: RegistryKey[], used: Set<string>): string | undefined {
+/** Why the version does not belong where it sits (another package's or version's manifest), if it does not. */
+function bindingProblem(doc: Packument, version: string, v: Record<string, unknown>): string | undefined {
+  if (v.name !== doc.name) return `the version names package ${quote(v.name)}, not "${doc.name}" whose packument lists it`;
+  if (v.version !== version) return `the version says it is ${quote(v.version)}, not "${version}" under which the packument lists it`;
+  return undefined;
+}
+
+/** A hostile value, shown short. */
+function quote(value: unknown): string {
+  return value === undefined ? 'nothing' : (JSON.stringify(value) ?? String(value)).slice(0, 200);
+}
+
+function signatureProblem(doc: Packument, version: string, integrity: string, sigs: unknown, keys: RegistryKey[], used: Set<string>): string | undefined {
   if (!Array.isArray(sigs) || sigs.length === 0) return 'the upstream did not sign this version (no dist.signatures)';
-  const message = Buffer.from(`${String(name)}@${version}:${integrity}`, 'utf8');
+  const message = Buffer.from(`${doc.name}@${version}:${integrity}`, 'utf8');
   const published = Date.parse(doc.time?.[version] ?? '') || DEFAULT_PUBLISHED;
   for (const s of sigs) {
     if (!isObject(s) || typeof s.keyid !== 'string' || typeof s.sig !== 'string') return 'a dist.signatures entry is malformed';

@@ -24,11 +24,11 @@ export interface ServedPackument {
   distTags: Record<string, string>;
 }
 
-export function servedPackument(ctx: DeriveContext, upstream: Packument, dropped: Set<string>): ServedPackument {
+export async function servedPackument(ctx: DeriveContext, upstream: Packument, dropped: Set<string>): Promise<ServedPackument> {
   const versions: Record<string, NpmVersion> = {};
   for (const [version, v] of Object.entries(upstream.versions ?? {})) {
     if (dropped.has(version) || !isObject(v) || !isObject(v.dist)) continue;
-    const served = servedVersion(ctx, upstream.name, version, v);
+    const served = await servedVersion(ctx, upstream.name, version, v);
     if (served) versions[version] = served;
   }
   const distTags: Record<string, string> = {};
@@ -41,13 +41,16 @@ export function servedPackument(ctx: DeriveContext, upstream: Packument, dropped
   return { doc: { ...rest, 'dist-tags': distTags, versions }, versions, distTags };
 }
 
-function servedVersion(ctx: DeriveContext, name: string, version: string, v: NpmVersion): NpmVersion | undefined {
+async function servedVersion(ctx: DeriveContext, name: string, version: string, v: NpmVersion): Promise<NpmVersion | undefined> {
   const token = strongest(versionIntegrity(v.dist!));
   const file = tarballFile(v.dist!.tarball);
   if (!token || !file) return undefined;
   const { attestations: _att, 'npm-signature': _pgp, signatures: _sigs, ...dist } = v.dist!;
-  const id = `${typeof v.name === 'string' ? v.name : name}@${version}`;
-  const { keyId, signature } = ctx.ecdsaSignCached(id, `${id}:${token.text}`);
+  // Exactly the statement verification checked (the packument's name, the version's key), never a
+  // value the version carries itself.
+  const id = `${name}@${version}`;
+  // `item`: a version the upstream signature did not vouch for is never signed by the primary key.
+  const { keyId, signature } = await ctx.sign({ scheme: 'ecdsa', object: id, data: `${id}:${token.text}`, item: version });
   return {
     ...v,
     dist: {
