@@ -38,7 +38,7 @@ export async function npmBigPackument(): Promise<void> {
   upstream.setFile('/big', doc, { contentType: 'application/json' });
   const keysDoc = { keys: [{ keyid: 'SHA256:bench', key: publicKey.export({ format: 'der', type: 'spki' }).toString('base64'), expires: null }] };
   upstream.setFile('/-/npm/v1/keys', JSON.stringify(keysDoc), { contentType: 'application/json' });
-  const mirror = await startMirror({ repositories: [{ name: 'npm', format: 'npm', upstream: upstream.url, verify: 'require', metadataTtl: '1h' }] });
+  const mirror = await startMirror({ repositories: [{ name: 'npm', format: 'npm', upstream: upstream.url, verify: 'require', anchor: 'first-use', metadataTtl: '1h' }] });
   try {
     let started = performance.now();
     const first = await mirror.get('/npm/big');

@@ -49,8 +49,12 @@ export async function verifyObject(args: {
   const mismatch = await findMismatch(own, object);
   if (mismatch) return { ok: false, code: 'DIGEST_MISMATCH', reason: mismatch };
   if (!outcome.ok && mode === 'require') return { ok: false, code: outcome.code, reason: outcome.reason };
-  if (outcome.ok && outcome.revision && args.served && outcome.revision.value < args.served.value) {
-    return { ok: false, code: 'ROLLBACK', reason: `the upstream sent ${outcome.revision.label}, older than the served ${args.served.label}` };
+  if (outcome.ok && args.served) {
+    // A revision that says nothing of its age is no newer than one that does.
+    if (!outcome.revision) return { ok: false, code: 'ROLLBACK', reason: `the upstream sent a revision without one, while ${args.served.label} is served` };
+    if (outcome.revision.value < args.served.value) {
+      return { ok: false, code: 'ROLLBACK', reason: `the upstream sent ${outcome.revision.label}, older than the served ${args.served.label}` };
+    }
   }
 
   // Verified bytes vouch for others; under warn unverified ones too, marked so (a digest check beats none).

@@ -16,7 +16,7 @@ test('warm pre-fetches every packument and tarball of a lockfile; they are then 
   const registry = await startFixtureNpmRegistry();
   publishDemoTree(registry);
   const project = await makeNpmProject();
-  const mirror = await startMirror({ repositories: [{ name: 'npm', format: 'npm', upstream: registry.url, metadataTtl: '1ms' }] });
+  const mirror = await startMirror({ repositories: [{ name: 'npm', format: 'npm', upstream: registry.url, anchor: 'first-use', metadataTtl: '1ms' }] });
   try {
     const install = await npmInstall(project, [DEMO_TREE_ROOT], { registry: `${registry.url}/` });
     assert.equal(install.code, 0, install.stderr);

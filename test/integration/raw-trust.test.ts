@@ -30,7 +30,7 @@ describe('raw: trust changes take effect at the next request', () => {
   });
 
   /** (Re)starts the mirror on `dataDir` with the given repository and keyring file contents. */
-  async function restart(dataDir: string, repository: Record<string, unknown>, keyring?: UpstreamPgpKey[]): Promise<RunningMirror> {
+  async function restart(dataDir: string, repository: ReturnType<typeof repo>, keyring?: UpstreamPgpKey[]): Promise<RunningMirror> {
     await mirror?.close();
     if (keyring) await writeFile(join(dataDir, 'keyring.asc'), await oneKeyring(keyring));
     mirror = await startMirror({ dataDir, repositories: [repository] });
