@@ -27,6 +27,16 @@ const byteSize = z.union([z.number().int().positive(), z.string()]).transform((v
 
 const port = z.coerce.number().int().min(0).max(65535);
 
+/** An origin only: a path, query or userinfo would suggest a narrower match than the one made. */
+const origin = z.string().refine((v) => {
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && !u.username && !u.password && u.pathname === '/' && !u.search && !u.hash;
+  } catch {
+    return false;
+  }
+}, 'must be an origin: scheme, host and optional port (e.g. https://cdn.upstream.example)');
+
 const RESERVED_NAMES = new Set(['-', 'v2']);
 
 export const repositorySchema = z.strictObject({
@@ -52,6 +62,14 @@ export const repositorySchema = z.strictObject({
     .strictObject({ connect: duration.optional(), headers: duration.optional(), body: duration.optional() })
     .optional(),
   retries: z.number().int().min(0).max(10).default(2),
+  /**
+   * Origins (scheme, host, port) a redirect from the upstream may lead to. Without an entry a
+   * redirect stays on the upstream's origin, except for objects named by their SHA-256 (OCI
+   * blobs), which may go to a public address; internal addresses only when listed here.
+   */
+  redirects: z.strictObject({ allow: z.array(origin).default([]) }).optional(),
+  /** Origins besides the upstream's own that may receive `credentials` as a token realm. */
+  credentialOrigins: z.array(origin).optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -68,7 +86,36 @@ export const configSchema = z.strictObject({
         })
         .refine((h) => (h.cert === undefined) === (h.key === undefined), 'cert and key must be given together')
         .optional(),
+      // Limits against slow or greedy clients (both listeners). A client that trickles its
+      // request head (slowloris) is answered 408 and closed after headersTimeout; one that opens
+      // connections without end is refused past maxConnectionsPerClient (per remote address) or
+      // maxConnections (in all), so the others are still answered.
+      /** The whole request head must arrive within this. */
+      headersTimeout: duration.default(20_000),
+      /** The whole request (head and body; the mirror is read-only, so bodies are empty) within this. */
+      requestTimeout: duration.default(60_000),
+      /** An idle keep-alive connection is closed after this. */
+      keepAliveTimeout: duration.default(65_000),
+      /**
+       * A response that makes no progress this long (a client that stops reading) is closed. The wait
+       * for an upstream before the first byte is not counted: upstream timeouts govern it.
+       */
+      idleTimeout: duration.default(120_000),
+      maxConnections: z.number().int().positive().default(2048),
+      // Generous: a build farm behind one NAT address is one client here, and clients open a
+      // connection per parallel download (npm, docker, a test's 100 concurrent fetches).
+      maxConnectionsPerClient: z.number().int().positive().default(256),
+      /** Requests served on one keep-alive connection before the mirror asks the client to reconnect (0: no limit). */
+      maxRequestsPerSocket: z.number().int().min(0).default(1000),
+      maxHeadersCount: z.number().int().positive().max(2000).default(100),
+      maxHeaderSize: byteSize.default(16 * 1024),
     })
+    // 0 would switch node's timeout off: a mirror facing slow clients keeps every one.
+    .refine((l) => l.headersTimeout > 0, { message: 'must be more than 0', path: ['headersTimeout'] })
+    .refine((l) => l.requestTimeout > 0, { message: 'must be more than 0', path: ['requestTimeout'] })
+    .refine((l) => l.idleTimeout > 0, { message: 'must be more than 0', path: ['idleTimeout'] })
+    .refine((l) => l.headersTimeout <= l.requestTimeout, { message: 'headersTimeout must not exceed requestTimeout', path: ['headersTimeout'] })
+    .refine((l) => l.maxConnectionsPerClient <= l.maxConnections, { message: 'maxConnectionsPerClient must not exceed maxConnections', path: ['maxConnectionsPerClient'] })
     .prefault({}),
   // An empty value (an unset variable with an empty default) means: derive it from `listen`.
   publicUrl: z.preprocess((v) => (v === '' ? undefined : v), z.url({ protocol: /^https?$/ }).optional()),

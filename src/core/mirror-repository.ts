@@ -225,6 +225,8 @@ export class MirrorRepository {
     const request = {
       path: ref.upstreamPath ?? encodePath(path), validators, maxBytes: this.config.maxObjectSize,
       ...(ref.accept ? { accept: ref.accept } : {}),
+      // A redirect to a CDN is allowed for bytes the mirror checks against their name (see OriginPolicy).
+      ...(ref.namedBySha256 ? { namedBySha256: ref.namedBySha256 } : {}),
       ...(ref.namedBySha256 ? { onBody: this.#followable(path) } : {}),
     };
     let result = await upstream.fetch(request, () => blobs.createTemp());

@@ -94,6 +94,8 @@ function createClient(repo: RepositoryConfig, metrics: Metrics, log: Logger): Up
     baseUrl: repo.upstream,
     repository: repo.name,
     credentials: repo.credentials,
+    ...(repo.redirects ? { redirectOrigins: repo.redirects.allow } : {}),
+    ...(repo.credentialOrigins ? { credentialOrigins: repo.credentialOrigins } : {}),
     retries: repo.retries,
     timeouts: {
       ...(repo.timeouts?.connect !== undefined ? { connectMs: repo.timeouts.connect } : {}),

@@ -4,9 +4,13 @@
  * when configured, anonymously otherwise) and repeats the request with it. Tokens are
  * cached per (realm, service, scope) until shortly before they expire.
  * https://distribution.github.io/distribution/spec/auth/token/ (RFC 6750 challenge syntax).
- * The challenge and the token response are attacker-controlled: parsed defensively.
+ * The challenge and the token response are attacker-controlled: parsed defensively, the
+ * realm judged by the OriginPolicy (no request to a realm it refuses), and the maps keyed
+ * by upstream-chosen scopes and client-chosen image names are bounded LRUs.
  */
+import { LRUCache } from 'lru-cache';
 import { MirrorError, redactUrl } from '../errors.js';
+import type { OriginPolicy, Route } from './origin-policy.js';
 
 export interface BearerChallenge {
   realm: string;
@@ -35,25 +39,37 @@ export function parseBearerChallenge(header: string | undefined): BearerChalleng
   return out;
 }
 
-/** Fetches a URL with optional headers; returns status and body (the client's own transport). */
-export type TokenTransport = (url: URL, headers: Record<string, string>) => Promise<{ status: number; body: Buffer }>;
+/** Fetches a URL with optional headers the way `route` says; returns status and body (the client's own transport). */
+export type TokenTransport = (url: URL, headers: Record<string, string>, route: Exclude<Route, { kind: 'refused' }>) => Promise<{ status: number; body: Buffer }>;
 
 const DEFAULT_EXPIRES_S = 60;
 const MAX_TOKEN_RESPONSE = 64 * 1024;
 
+/** Default bounds: a busy mirror pulls a few hundred images at once; past that, tokens are simply fetched again. */
+export const DEFAULT_TOKEN_BOUNDS = { tokens: 1024, challenges: 4096 };
+
 export class BearerTokens {
-  readonly #tokens = new Map<string, { token: string; expiresAt: number }>();
+  readonly #tokens: LRUCache<string, { token: string; expiresAt: number }>;
   /** Which challenge a request path met last (keyed by the path minus its last two segments). */
-  readonly #challengeFor = new Map<string, BearerChallenge>();
+  readonly #challengeFor: LRUCache<string, BearerChallenge>;
+  /** Bounded by the requests in flight, each of which holds at most one entry. */
   readonly #inFlight = new Map<string, Promise<string>>();
   readonly #basic: string | undefined;
-  readonly #base: URL;
+  readonly #policy: OriginPolicy;
   readonly #transport: TokenTransport;
 
-  constructor(options: { base: URL; basicAuthorization?: string; transport: TokenTransport }) {
-    this.#base = options.base;
+  constructor(options: { policy: OriginPolicy; basicAuthorization?: string; transport: TokenTransport; bounds?: { tokens: number; challenges: number } }) {
+    this.#policy = options.policy;
     this.#basic = options.basicAuthorization;
     this.#transport = options.transport;
+    const bounds = options.bounds ?? DEFAULT_TOKEN_BOUNDS;
+    this.#tokens = new LRUCache({ max: bounds.tokens });
+    this.#challengeFor = new LRUCache({ max: bounds.challenges });
+  }
+
+  /** Entries held (for tests and metrics): both stay at or under their bounds. */
+  get size(): { tokens: number; challenges: number; inFlight: number } {
+    return { tokens: this.#tokens.size, challenges: this.#challengeFor.size, inFlight: this.#inFlight.size };
   }
 
   /** A still-valid token for a path whose scope is known from an earlier challenge. */
@@ -88,12 +104,16 @@ export class BearerTokens {
     if (realm.protocol !== 'https:' && realm.protocol !== 'http:') {
       throw new MirrorError('UPSTREAM_BAD_STATUS', `The upstream's token realm has an unsupported scheme: "${realm.protocol}"`);
     }
+    const route = this.#policy.realm(realm);
+    if (route.kind === 'refused') {
+      throw new MirrorError('UPSTREAM_BAD_STATUS', `The upstream's token realm is refused: ${route.reason}`, { upstream: redactUrl(realm), reason: 'realm-refused' });
+    }
     if (challenge.service) realm.searchParams.set('service', challenge.service);
     if (challenge.scope) for (const s of challenge.scope.split(' ')) if (s) realm.searchParams.append('scope', s);
     const headers: Record<string, string> = { accept: 'application/json' };
-    // Credentials go to the realm only over https or on the upstream's own origin: a plain-http realm elsewhere could read them.
-    if (this.#basic && (realm.protocol === 'https:' || realm.origin === this.#base.origin)) headers['authorization'] = this.#basic;
-    const res = await this.#transport(realm, headers);
+    // The configured credentials go only to a realm on the upstream's origin or one the operator listed.
+    if (this.#basic && route.kind === 'trusted' && route.credentials) headers['authorization'] = this.#basic;
+    const res = await this.#transport(realm, headers, route);
     if (res.status !== 200) {
       throw new MirrorError('UPSTREAM_BAD_STATUS', `The upstream's token endpoint answered ${res.status}`, { upstream: redactUrl(realm), status: res.status });
     }

@@ -1,6 +1,7 @@
 /** Construction options and observability types of UpstreamClient. */
 import type { BackoffOptions } from './retry.js';
 import type { UpstreamCredentials } from './credentials.js';
+import type { Resolver } from './public-lookup.js';
 
 export interface UpstreamTimeouts {
   connectMs?: number;
@@ -57,4 +58,12 @@ export interface UpstreamClientOptions {
   /** Retry delays; tests shorten them. */
   backoff?: Partial<BackoffOptions>;
   userAgent?: string;
+  /** Origins a redirect may lead to whatever their address (repository `redirects.allow`); see OriginPolicy. */
+  redirectOrigins?: readonly string[];
+  /** Origins besides the upstream's own that may receive the credentials as token realms (repository `credentialOrigins`). */
+  credentialOrigins?: readonly string[];
+  /** Bounds of the Bearer token and challenge caches (keyed by upstream- and client-chosen names). */
+  tokenBounds?: { tokens: number; challenges: number };
+  /** DNS for connections to origins the upstream chose; node:dns unless a test injects one. */
+  resolver?: Resolver;
 }

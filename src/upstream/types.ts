@@ -13,6 +13,12 @@ export interface UpstreamRequest {
   /** Refuse (and discard) a body larger than this. */
   maxBytes: number;
   /**
+   * The SHA-256 the object is named by (ObjectRef.namedBySha256), which the core checks the bytes
+   * against: only then may a redirect lead to an origin the operator did not allowlist (a CDN),
+   * and only at a public address.
+   */
+  namedBySha256?: string;
+  /**
    * Called when a 200 body starts arriving into `temp` (once per attempt), for callers that let
    * clients follow the download (TempBlob.readGrowing). A failed attempt aborts its temp.
    */

@@ -1,18 +1,21 @@
 /**
  * The one way the mirror talks to an upstream registry: undici with one connection pool
  * per upstream, explicit timeouts, bounded retries of idempotent requests, redirects
- * followed by hand (so credentials stay with their origin) and bodies streamed into a
- * TempBlob under a size limit. Expected outcomes (not-modified, absent) are values;
+ * followed by hand and judged hop by hop by the OriginPolicy (so credentials stay with
+ * their origin and the upstream cannot point the mirror at internal addresses) and bodies
+ * streamed into a TempBlob under a size limit. Expected outcomes (not-modified, absent) are values;
  * failures are MirrorErrors whose details never carry credentials.
  */
 import { Agent, type Dispatcher } from 'undici';
-import { redactUrl } from '../errors.js';
+import { isMirrorError, MirrorError, redactUrl } from '../errors.js';
 import type { TempBlob } from '../store/types.js';
 import { abandonBody, drainBody, MemorySink, parseContentLength, type ByteSink, type DrainLimits, type DrainResult } from './body-sink.js';
 import type { UpstreamClientOptions, UpstreamOutcome } from './client-options.js';
 import { authorizationHeader, mergeCredentials, type UpstreamCredentials } from './credentials.js';
 import { BearerTokens, parseBearerChallenge } from './bearer-tokens.js';
 import { ExchangeLog } from './exchange-log.js';
+import { OriginPolicy, type Route } from './origin-policy.js';
+import { publicOnlyLookup } from './public-lookup.js';
 import { header, validatorsOf } from './response-headers.js';
 import { DEFAULT_BACKOFF, Retryable, withRetries, type BackoffOptions, type RetryPolicy } from './retry.js';
 import { isTimeout, transportReason } from './transport-errors.js';
@@ -27,6 +30,9 @@ interface Opened {
   started: number;
 }
 
+/** A route that may be taken (refusals are thrown before a request leaves). */
+type OpenRoute = Exclude<Route, { kind: 'refused' }>;
+
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const ABSENT = new Set([404, 410]);
 const DEFAULT_TIMEOUTS = { connectMs: 10_000, headersMs: 30_000, bodyMs: 30_000 };
@@ -36,6 +42,9 @@ export class UpstreamClient {
   readonly #base: URL;
   readonly #authorization: string | undefined;
   readonly #agent: Agent;
+  /** For origins the upstream chose (a CDN named by a redirect, a foreign token realm): public addresses only. */
+  readonly #publicAgent: Agent;
+  readonly #policy: OriginPolicy;
   readonly #retries: number;
   readonly #maxRedirects: number;
   readonly #backoff: BackoffOptions;
@@ -60,24 +69,37 @@ export class UpstreamClient {
     };
     this.#log = new ExchangeLog(options.repository, options.logger, options.onRequest);
     this.#userAgent = options.userAgent ?? 'countersign';
+    this.#policy = new OriginPolicy(this.#base, {
+      ...(options.redirectOrigins ? { redirectOrigins: options.redirectOrigins } : {}),
+      ...(options.credentialOrigins ? { credentialOrigins: options.credentialOrigins } : {}),
+    });
     this.#tokens = new BearerTokens({
-      base: this.#base,
+      policy: this.#policy,
+      ...(options.tokenBounds ? { bounds: options.tokenBounds } : {}),
       ...(this.#authorization?.startsWith('Basic ') ? { basicAuthorization: this.#authorization } : {}),
-      transport: (url, headers) => this.#tokenRequest(url, headers),
+      transport: (url, headers, route) => this.#tokenRequest(url, headers, route),
     });
     const t = options.timeouts ?? {};
     // undici checks header/body timeouts on a ~0.5 s tick: fine for second-scale limits.
-    this.#agent = new Agent({
-      connect: { timeout: t.connectMs ?? DEFAULT_TIMEOUTS.connectMs },
+    const agentOptions = {
       headersTimeout: t.headersMs ?? DEFAULT_TIMEOUTS.headersMs,
       bodyTimeout: t.bodyMs ?? DEFAULT_TIMEOUTS.bodyMs,
       ...(options.connections !== undefined ? { connections: options.connections } : {}),
-    });
+    };
+    const connectTimeout = t.connectMs ?? DEFAULT_TIMEOUTS.connectMs;
+    this.#agent = new Agent({ ...agentOptions, connect: { timeout: connectTimeout } });
+    // The lookup runs for the very connection made, so a name cannot pass the check and then rebind.
+    this.#publicAgent = new Agent({ ...agentOptions, connect: { timeout: connectTimeout, lookup: publicOnlyLookup(options.resolver) } });
   }
 
   /** The base URL without credentials (for logs and the UI). */
   get baseUrl(): string {
     return redactUrl(this.#base);
+  }
+
+  /** Entries in the Bearer token caches; each stays at its bound however many names are pulled. */
+  get tokenCacheSize(): { tokens: number; challenges: number; inFlight: number } {
+    return this.#tokens.size;
   }
 
   /** GETs `req.path` into a temp blob made by `createTemp`; the caller owns the returned blob. */
@@ -86,8 +108,9 @@ export class UpstreamClient {
     if (req.accept) headers['accept'] = req.accept;
     if (req.validators?.etag) headers['if-none-match'] = req.validators.etag;
     if (req.validators?.lastModified) headers['if-modified-since'] = req.validators.lastModified;
+    const digestKnown = req.namedBySha256 !== undefined;
     return withRetries(this.#retryPolicy('GET', req.path), async () => {
-      const opened = await this.#open('GET', req.path, headers);
+      const opened = await this.#open('GET', req.path, headers, digestKnown);
       const { res, url } = opened;
       if (res.statusCode === 200) return this.#receiveToTemp(opened, req, createTemp);
       if (res.statusCode === 304) {
@@ -130,7 +153,7 @@ export class UpstreamClient {
   #answered<T>(method: 'GET' | 'HEAD', path: string, options: { accept?: string }, onOk: (opened: Opened) => Promise<T>): Promise<T | { kind: 'absent'; status: number }> {
     const headers: Record<string, string> = options.accept ? { accept: options.accept } : {};
     return withRetries(this.#retryPolicy(method, path), async () => {
-      const opened = await this.#open(method, path, headers);
+      const opened = await this.#open(method, path, headers, false);
       if (ABSENT.has(opened.res.statusCode)) {
         await this.#finishExchange(opened, method, 'absent');
         return { kind: 'absent', status: opened.res.statusCode };
@@ -143,7 +166,7 @@ export class UpstreamClient {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#agent.close();
+    await Promise.all([this.#agent.close(), this.#publicAgent.close()]);
   }
 
   async #receiveToTemp(opened: Opened, req: UpstreamRequest, createTemp: () => Promise<TempBlob>): Promise<UpstreamResult> {
@@ -228,27 +251,37 @@ export class UpstreamClient {
 
   /**
    * Sends the request (see #openOnce); a 401 with a Bearer challenge is answered once with a
-   * token from the challenge's realm (registry token auth) and the request repeated.
+   * token from the challenge's realm (registry token auth) and the request repeated. Only a
+   * challenge from the upstream's own origin is answered: one from a redirect target would let
+   * that host name the realm, i.e. where the mirror sends its credentials and requests.
    */
-  async #open(method: string, path: string, headers: Record<string, string>): Promise<Opened> {
+  async #open(method: string, path: string, headers: Record<string, string>, digestKnown: boolean): Promise<Opened> {
     const cached = this.#tokens.cachedFor(path);
-    const opened = await this.#openOnce(method, path, headers, cached);
-    if (opened.res.statusCode !== 401) return opened;
+    const opened = await this.#openOnce(method, path, headers, digestKnown, cached);
+    if (opened.res.statusCode !== 401 || !this.#policy.acceptsChallengeFrom(opened.url)) return opened;
     const challenge = parseBearerChallenge(header(opened.res.headers, 'www-authenticate'));
     if (!challenge) return opened;
     await this.#finishExchange(opened, method, 'bad-status');
-    const token = await this.#tokens.answer(path, challenge, cached);
-    return this.#openOnce(method, path, headers, token);
+    let token: string;
+    try {
+      token = await this.#tokens.answer(path, challenge, cached);
+    } catch (err) {
+      // BearerTokens knows the realm, not which repository and object asked: add them.
+      if (!isMirrorError(err)) throw err;
+      throw new MirrorError(err.code, err.message, { repository: this.repository, object: path, ...err.details }, { cause: err.cause });
+    }
+    return this.#openOnce(method, path, headers, digestKnown, token);
   }
 
-  /** Sends the request and follows redirects; resolves with the first non-redirect response. */
-  async #openOnce(method: string, path: string, headers: Record<string, string>, bearer?: string): Promise<Opened> {
+  /** Sends the request and follows the redirects the OriginPolicy allows; resolves with the first non-redirect response. */
+  async #openOnce(method: string, path: string, headers: Record<string, string>, digestKnown: boolean, bearer?: string): Promise<Opened> {
     let url = joinUpstreamPath(this.#base, path);
+    let route: OpenRoute = { kind: 'trusted', credentials: true };
     for (let hop = 0; ; hop++) {
       const started = performance.now();
       let res: Dispatcher.ResponseData;
       try {
-        res = await this.#agent.request({
+        res = await this.#dispatcher(route).request({
           origin: url.origin,
           path: url.pathname + url.search,
           method: method as Dispatcher.HttpMethod,
@@ -257,6 +290,7 @@ export class UpstreamClient {
       } catch (cause) {
         const timeout = isTimeout(cause);
         this.#log.report(method, url, started, timeout ? 'timeout' : 'network-error');
+        this.#throwIfNonPublic(cause, path, url);
         const reason = transportReason(cause);
         throw new Retryable(
           timeout
@@ -277,8 +311,28 @@ export class UpstreamClient {
       if (hop >= this.#maxRedirects) {
         throw this.#log.error('UPSTREAM_TOO_MANY_REDIRECTS', `Upstream redirected more than ${this.#maxRedirects} times for "${path}"`, path, url);
       }
+      const verdict = this.#policy.redirect(next, digestKnown);
+      if (verdict.kind === 'refused') {
+        throw this.#log.error('UPSTREAM_BAD_STATUS', `Upstream redirect for "${path}" refused: ${verdict.reason}`, path, url, {
+          status: res.statusCode, reason: 'redirect-refused', target: next.origin,
+        });
+      }
       url = next;
+      route = verdict;
     }
+  }
+
+  #dispatcher(route: OpenRoute): Agent {
+    return route.kind === 'public-only' ? this.#publicAgent : this.#agent;
+  }
+
+  /** A name the upstream chose resolved to an internal address: refused, not retried (it is no outage). */
+  #throwIfNonPublic(cause: unknown, path: string, url: URL): void {
+    const refused = nonPublicCause(cause);
+    if (refused === undefined) return;
+    throw this.#log.error('UPSTREAM_BAD_STATUS', `Upstream sent the mirror to ${url.origin} for "${path}", refused: ${refused}`, path, url, {
+      reason: 'non-public-address',
+    }, cause);
   }
 
   #headersFor(url: URL, extra: Record<string, string>, bearer?: string): Record<string, string> {
@@ -290,15 +344,16 @@ export class UpstreamClient {
   }
 
   /** GET for the token endpoint: no redirects, no upstream credentials beyond what BearerTokens adds. */
-  async #tokenRequest(url: URL, headers: Record<string, string>): Promise<{ status: number; body: Buffer }> {
+  async #tokenRequest(url: URL, headers: Record<string, string>, route: OpenRoute): Promise<{ status: number; body: Buffer }> {
     const started = performance.now();
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.#agent.request({
+      res = await this.#dispatcher(route).request({
         origin: url.origin, path: url.pathname + url.search, method: 'GET', headers: { 'user-agent': this.#userAgent, ...headers },
       });
     } catch (cause) {
       this.#log.report('GET', url, started, isTimeout(cause) ? 'timeout' : 'network-error');
+      this.#throwIfNonPublic(cause, url.pathname, url);
       throw this.#log.error('UPSTREAM_UNAVAILABLE', `Cannot reach the upstream's token endpoint: ${transportReason(cause)}`, url.pathname, url, {}, cause);
     }
     const sink = new MemorySink();
@@ -334,6 +389,17 @@ export class UpstreamClient {
       onRetry: (error, attempt, delayMs) => this.#log.retrying(error, attempt, delayMs),
     };
   }
+}
+
+/** The message of a NonPublicAddressError anywhere in a transport error's chain (undici wraps connect errors). */
+function nonPublicCause(err: unknown, depth = 0): string | undefined {
+  if (typeof err !== 'object' || err === null || depth > 4) return undefined;
+  if ((err as { code?: unknown }).code === 'ERR_NON_PUBLIC_ADDRESS') return (err as Error).message;
+  for (const inner of [(err as { cause?: unknown }).cause, ...((err as { errors?: unknown[] }).errors ?? [])]) {
+    const found = inner !== err ? nonPublicCause(inner, depth + 1) : undefined;
+    if (found) return found;
+  }
+  return undefined;
 }
 
 function assertNever(value: never): never {
