@@ -1,81 +1,32 @@
 /**
- * Decompresses repository metadata in the compressions createrepo_c writes (gz, xz, zst, bz2;
- * or none), with a ceiling on the output so a hostile file cannot exhaust memory. gz comes from
- * node:zlib; xz from xz-decompress (WebAssembly), zst from fzstd and bz2 from seek-bzip (pure JS).
+ * Repository metadata in the compressions createrepo_c writes (gz, xz, zst, bz2; or none), named
+ * by the file's suffix. Decompression is the shared streamed, capped one (../bounded-inflate.ts):
+ * a signed repomd.xml can list a bomb under its real digest.
  */
-import { Readable } from 'node:stream';
-import { gunzipSync } from 'node:zlib';
-import { decompress as zstdDecompress } from 'fzstd';
-import Bunzip from 'seek-bzip';
-import xz from 'xz-decompress';
+import { type Codec, inflate, inflateAll, InflateError, outputCap } from '../bounded-inflate.js';
 
 export type Compression = 'gz' | 'xz' | 'zst' | 'bz2' | 'none';
+
+export { InflateError as DecompressError };
 
 export function compressionOf(path: string): Compression {
   const m = /\.(gz|xz|zst|bz2)$/.exec(path);
   return (m?.[1] as Compression | undefined) ?? 'none';
 }
 
-export class DecompressError extends Error {
-  override readonly name = 'DecompressError';
+const CODECS: Record<Compression, Codec> = { gz: 'gzip', xz: 'xz', zst: 'zstd', bz2: 'bzip2', none: 'none' };
+
+/** The output cap of one metadata file: min(1 GiB, max(1 MiB, 200 × its compressed size)). */
+export function metadataCap(bytes: Buffer, compression: Compression): number {
+  return compression === 'none' ? bytes.length : outputCap(bytes.length);
 }
 
-export async function decompress(bytes: Buffer, compression: Compression, maxBytes: number): Promise<Buffer> {
-  try {
-    switch (compression) {
-      case 'none':
-        return checkSize(bytes, maxBytes);
-      case 'gz':
-        return gunzipSync(bytes, { maxOutputLength: maxBytes });
-      case 'zst':
-        return checkSize(Buffer.from(zstdDecompress(new Uint8Array(bytes))), maxBytes);
-      case 'bz2':
-        return bunzip(bytes, maxBytes);
-      case 'xz':
-        return await unxz(bytes, maxBytes);
-    }
-  } catch (err) {
-    if (err instanceof DecompressError) throw err;
-    throw new DecompressError(`cannot decompress (${compression}): ${(err as Error).message}`);
-  }
+/** Streams the decompressed bytes to `sink`; fails with a DecompressError past `maxBytes`. */
+export function decompressTo(bytes: Buffer, compression: Compression, maxBytes: number, sink: (chunk: Buffer) => void | Promise<void>): Promise<number> {
+  return inflate(bytes, CODECS[compression], maxBytes, sink);
 }
 
-function checkSize(bytes: Buffer, maxBytes: number): Buffer {
-  if (bytes.length > maxBytes) throw new DecompressError(`decompresses to more than ${maxBytes} bytes`);
-  return bytes;
-}
-
-function bunzip(bytes: Buffer, maxBytes: number): Buffer {
-  let out = Buffer.alloc(Math.min(maxBytes, Math.max(64 * 1024, bytes.length * 4)));
-  let pos = 0;
-  Bunzip.decode(bytes, {
-    writeByte(byte: number) {
-      if (pos >= out.length) {
-        if (out.length >= maxBytes) throw new DecompressError(`decompresses to more than ${maxBytes} bytes`);
-        const bigger = Buffer.alloc(Math.min(maxBytes, out.length * 2));
-        out.copy(bigger);
-        out = bigger;
-      }
-      out[pos++] = byte;
-    },
-  }, true);
-  return out.subarray(0, pos);
-}
-
-async function unxz(bytes: Buffer, maxBytes: number): Promise<Buffer> {
-  const input = Readable.toWeb(Readable.from([bytes])) as unknown as ReadableStream<Uint8Array>;
-  const reader = new xz.XzReadableStream(input).getReader();
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw new DecompressError(`decompresses to more than ${maxBytes} bytes`);
-    }
-    chunks.push(Buffer.from(value));
-  }
-  return Buffer.concat(chunks);
+/** The whole decompressed file (at most `maxBytes` are ever held). */
+export function decompress(bytes: Buffer, compression: Compression, maxBytes: number): Promise<Buffer> {
+  return inflateAll(bytes, CODECS[compression], maxBytes);
 }

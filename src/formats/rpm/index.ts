@@ -14,15 +14,14 @@
  * signatures are deterministic, so identical inputs always give identical bytes.
  */
 import { createHash } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
 import { LRUCache } from 'lru-cache';
 import { MirrorError } from '../../errors.js';
 import { loadOpenPgpKeyring, verifyDetached } from '../../trust/openpgp-trust.js';
 import type { Classified, DeriveContext, DeriveInput, FormatAdapter, FormatRepository, IndexedInput, ObjectRef, UpstreamObject, VerifyContext, VerifyOutcome } from '../types.js';
-import { compressionOf, decompress, DecompressError } from './decompress.js';
+import { compressionOf, decompressTo, DecompressError, metadataCap } from './decompress.js';
 import { decodePackageMap, describeResigned, encodePackageMap, mapLimit } from './package-map.js';
 import { derivedTypeOf, isContentAddressed, safeHref, servedMetadataPath } from './paths.js';
-import { listedPkgids, primaryPackages, rewritePkgids, rewritePrimary } from './primary.js';
+import { countListedPkgids, readPrimary, rewritePkgidsGz, rewritePrimaryGz } from './primary.js';
 import { parseRepomd, repomdRevision, servedRepomd, type DerivedFile, type Repomd } from './repomd.js';
 import { RpmFormatError } from './rpm-header.js';
 import { parseRpm, signedHeaderBytes } from './rpm-package.js';
@@ -36,8 +35,6 @@ const REPOMD = 'repodata/repomd.xml';
 const XML = 'text/xml';
 const RPM = 'application/x-rpm';
 const MAX_SIGNATURE_BYTES = 64 * 1024;
-/** Decompressed metadata ceiling: below V8's string limit, above Fedora's largest filelists. */
-const MAX_METADATA_BYTES = 512 * 1024 * 1024;
 /** Packages re-signed at once while a primary's package map is made. */
 const PACKAGE_CONCURRENCY = 4;
 
@@ -125,12 +122,13 @@ export const rpmFormat: FormatAdapter<RpmTrust> = {
       const type = derivedTypeOf(object.path);
       if (!type) return { ok: true, by };
       try {
-        const text = await metadataText(object.path, await object.readAll());
+        const bytes = await object.readAll();
+        const compression = compressionOf(object.path);
         if (type !== 'primary') {
-          listedPkgids(text, object.path);
+          await countListedPkgids(bytes, compression, metadataCap(bytes, compression), object.path);
           return { ok: true, by };
         }
-        const packages = primaryPackages(text);
+        const packages = await readPrimary(bytes, compression, metadataCap(bytes, compression));
         return {
           ok: true,
           by,
@@ -151,10 +149,11 @@ export const rpmFormat: FormatAdapter<RpmTrust> = {
       for (const e of md.entries) {
         if (e.role !== 'derived') continue;
         const made = await ctx.derivedOf(metadataRef(e.path), e.type);
-        const open = gunzipSync(made.bytes);
+        // The mirror's own gzip, hashed as it decompresses (the rewrite may be as large as the upstream's).
+        const openHash = createHash('sha256');
+        const openSize = await decompressTo(made.bytes, 'gz', Number.MAX_SAFE_INTEGER, (c) => { openHash.update(c); });
         derived.set(e.type, {
-          type: e.type as DerivedFile['type'], sha256: made.sha256, size: made.bytes.length,
-          openSha256: createHash('sha256').update(open).digest('hex'), openSize: open.length,
+          type: e.type as DerivedFile['type'], sha256: made.sha256, size: made.bytes.length, openSha256: openHash.digest('hex'), openSize,
         });
       }
       return servedRepomd(md, derived);
@@ -165,7 +164,8 @@ export const rpmFormat: FormatAdapter<RpmTrust> = {
         const primary = repomdOf(input.sha256, input.bytes).entries.find((e) => e.type === 'primary')!;
         return (await ctx.derivedOf(metadataRef(primary.path), 'package-map')).bytes;
       }
-      const packages = primaryPackages(await metadataText(input.path, input.bytes));
+      const compression = compressionOf(input.path);
+      const packages = await readPrimary(input.bytes, compression, metadataCap(input.bytes, compression));
       const resigned = await mapLimit(packages, PACKAGE_CONCURRENCY, async (p) => describeResigned(p, (await ctx.derivedOf(packageRef(p.path), 'package')).bytes));
       return encodePackageMap(resigned);
     };
@@ -181,12 +181,14 @@ export const rpmFormat: FormatAdapter<RpmTrust> = {
           return packageMap(ctx, input);
         case 'primary': {
           const map = decodePackageMap((await ctx.derivedOf(metadataRef(input.path), 'package-map')).bytes);
-          return gzip(rewritePrimary(await metadataText(input.path, input.bytes), map));
+          const compression = compressionOf(input.path);
+          return rewritePrimaryGz(input.bytes, compression, metadataCap(input.bytes, compression), map);
         }
         case 'filelists':
         case 'other': {
           const map = decodePackageMap((await ctx.derivedOf(pinnedRepomd, 'package-map')).bytes);
-          return gzip(rewritePkgids(await metadataText(input.path, input.bytes), input.path, map));
+          const compression = compressionOf(input.path);
+          return rewritePkgidsGz(input.bytes, compression, metadataCap(input.bytes, compression), input.path, map);
         }
         case 'repomd':
           return buildRepomd(ctx, input);
@@ -226,14 +228,6 @@ export const rpmFormat: FormatAdapter<RpmTrust> = {
     };
   },
 };
-
-async function metadataText(path: string, bytes: Buffer): Promise<string> {
-  return (await decompress(bytes, compressionOf(path), MAX_METADATA_BYTES)).toString('utf8');
-}
-
-function gzip(text: string): Buffer {
-  return gzipSync(Buffer.from(text, 'utf8'), { level: 9 });
-}
 
 function contentTypeOf(path: string): string {
   if (path.endsWith('.xml')) return XML;

@@ -8,7 +8,9 @@
  */
 import type { DigestAlgorithm, Revision } from '../types.js';
 import { derivedTypeOf, safeHref, servedMetadataPath, type DerivedMetadataType } from './paths.js';
-import { assertPlainXml, attributes, elements, escapeXml, firstElement, MetadataError, splice } from './xml-text.js';
+import { SpliceWriter } from './splice-writer.js';
+import { escapeAttribute, XmlStream } from './xml-stream.js';
+import { MetadataError } from './xml-text.js';
 
 export interface RepomdEntry {
   type: string;
@@ -45,15 +47,67 @@ function roleOf(type: string): RepomdEntry['role'] {
   return 'kept';
 }
 
+/** repomd.xml is a short document (Fedora's is ~5 KB); a longer one is refused before parsing. */
+const MAX_REPOMD_BYTES = 4 * 1024 * 1024;
+
+interface DataElement {
+  type: string;
+  start: number;
+  /** Direct children: attributes and text. */
+  children: Map<string, { attributes: Readonly<Record<string, string>>; text: string }>;
+}
+
+/** The `<data>` elements and `<revision>` of a repomd.xml, by a streaming XML parser (xml-stream.ts). */
+function scanRepomd(text: string): { data: (DataElement & { end: number })[]; revision?: string } {
+  const data: (DataElement & { end: number })[] = [];
+  let current: DataElement | undefined;
+  let child: { name: string; attributes: Readonly<Record<string, string>>; text: string } | undefined;
+  let revision: string | undefined;
+  let inRevision = false;
+  let root = false;
+  const xml = new XmlStream('repomd.xml', {
+    open(tag) {
+      if (tag.depth === 0) root = tag.name === 'repomd';
+      else if (tag.depth === 1 && tag.name === 'data') current = { type: tag.attributes.type ?? '', start: tag.start, children: new Map() };
+      else if (tag.depth === 1 && tag.name === 'revision') inRevision = revision === undefined;
+      else if (tag.depth === 2 && current) {
+        if (current.children.has(tag.name)) throw new MetadataError(`repomd.xml lists <${tag.name}> twice for "${current.type}"`);
+        child = { name: tag.name, attributes: tag.attributes, text: '' };
+      }
+    },
+    close(tag) {
+      if (tag.depth === 2 && child && current) {
+        current.children.set(child.name, { attributes: child.attributes, text: child.text });
+        child = undefined;
+      } else if (tag.depth === 1 && tag.name === 'data' && current) {
+        data.push({ ...current, end: tag.end });
+        current = undefined;
+      } else if (tag.depth === 1 && tag.name === 'revision' && inRevision) {
+        inRevision = false;
+        revision ??= '';
+      }
+    },
+    text(t) {
+      if (child) child.text += t;
+      else if (inRevision) revision = (revision ?? '') + t;
+      if ((child?.text.length ?? 0) > 4096 || (revision?.length ?? 0) > 4096) throw new MetadataError('repomd.xml has a field longer than any real one');
+    },
+  });
+  xml.write(text);
+  xml.end();
+  if (!root) throw new MetadataError('repomd.xml has no <repomd> element');
+  return { data, ...(revision !== undefined ? { revision } : {}) };
+}
+
 export function parseRepomd(bytes: Buffer): Repomd {
+  if (bytes.length > MAX_REPOMD_BYTES) throw new MetadataError(`repomd.xml is larger than ${MAX_REPOMD_BYTES} bytes`);
   const text = bytes.toString('utf8');
-  assertPlainXml(text, 'repomd.xml');
-  if (!/<repomd[\s>]/.test(text)) throw new MetadataError('repomd.xml has no <repomd> element');
+  const scanned = scanRepomd(text);
   const entries: RepomdEntry[] = [];
   const seen = new Set<string>();
-  for (const el of elements(text, 'data')) {
-    const type = attributes(el.attrs).get('type') ?? '';
-    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(type)) throw new MetadataError(`repomd.xml lists a <data> element with type "${type}"`);
+  for (const el of scanned.data) {
+    const type = el.type;
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(type)) throw new MetadataError(`repomd.xml lists a <data> element with type "${type.slice(0, 80)}"`);
     const role = roleOf(type);
     if (role === 'dropped') {
       entries.push({ type, role, path: '', algorithm: 'sha256', digest: '', start: el.start, end: el.end });
@@ -61,25 +115,24 @@ export function parseRepomd(bytes: Buffer): Repomd {
     }
     if (seen.has(type)) throw new MetadataError(`repomd.xml lists "${type}" twice`);
     seen.add(type);
-    const location = firstElement(el.inner, 'location');
-    const locationAttrs = attributes(location?.attrs ?? '');
-    if (locationAttrs.has('xml:base')) throw new MetadataError(`repomd.xml places "${type}" under another base URL (xml:base), which is not mirrored`);
-    const path = safeHref(locationAttrs.get('href') ?? '');
+    const locationAttrs = el.children.get('location')?.attributes ?? {};
+    if ('xml:base' in locationAttrs) throw new MetadataError(`repomd.xml places "${type}" under another base URL (xml:base), which is not mirrored`);
+    const path = safeHref(locationAttrs.href ?? '');
     if (!path) throw new MetadataError(`repomd.xml gives "${type}" a location outside the repository`);
     if (role === 'derived' && derivedTypeOf(path) !== type) throw new MetadataError(`repomd.xml names "${type}" ${path}, which is not named like a ${type} file`);
-    const checksum = firstElement(el.inner, 'checksum');
-    const algorithm = CHECKSUM_TYPES[attributes(checksum?.attrs ?? '').get('type') ?? ''];
-    const digest = checksum?.inner?.trim().toLowerCase() ?? '';
+    const checksum = el.children.get('checksum');
+    const algorithm = CHECKSUM_TYPES[checksum?.attributes.type ?? ''];
+    const digest = checksum?.text.trim().toLowerCase() ?? '';
     if (!algorithm || !/^[0-9a-f]{40,128}$/.test(digest)) throw new MetadataError(`repomd.xml has no usable checksum for "${type}"`);
-    const size = intText(firstElement(el.inner, 'size')?.inner);
-    const timestamp = firstElement(el.inner, 'timestamp')?.inner?.trim();
+    const size = intText(el.children.get('size')?.text);
+    const timestamp = el.children.get('timestamp')?.text.trim();
     entries.push({
       type, role, path, algorithm, digest, start: el.start, end: el.end,
       ...(size !== undefined ? { size } : {}), ...(timestamp && /^\d{1,12}$/.test(timestamp) ? { timestamp } : {}),
     });
   }
   if (!seen.has('primary')) throw new MetadataError('repomd.xml lists no primary metadata');
-  const revision = firstElement(text, 'revision')?.inner?.trim();
+  const revision = scanned.revision?.trim();
   return { text, entries, ...(revision ? { revision } : {}) };
 }
 
@@ -128,14 +181,19 @@ export function servedRepomd(repomd: Repomd, derived: ReadonlyMap<string, Derive
     const children = [
       `<checksum type="sha256">${d.sha256}</checksum>`,
       `<open-checksum type="sha256">${d.openSha256}</open-checksum>`,
-      `<location href="${escapeXml(servedMetadataPath(e.path))}"/>`,
+      `<location href="${escapeAttribute(servedMetadataPath(e.path))}"/>`,
       ...(e.timestamp ? [`<timestamp>${e.timestamp}</timestamp>`] : []),
       `<size>${d.size}</size>`,
       `<open-size>${d.openSize}</open-size>`,
     ];
-    return [{ start: e.start, end: e.end, with: `<data type="${escapeXml(e.type)}">\n    ${children.join('\n    ')}\n  </data>` }];
+    return [{ start: e.start, end: e.end, with: `<data type="${escapeAttribute(e.type)}">\n    ${children.join('\n    ')}\n  </data>` }];
   });
-  return Buffer.from(splice(repomd.text, edits), 'utf8');
+  const out: string[] = [];
+  const writer = new SpliceWriter((p) => out.push(p));
+  writer.append(repomd.text);
+  for (const e of edits) writer.edit(e);
+  writer.end();
+  return Buffer.from(out.join(''), 'utf8');
 }
 
 /** Start of the line holding `at`, so a removed element takes its indentation and newline along. */
