@@ -76,13 +76,15 @@ export class SigningLedger {
     trust: RepositoryTrust, record: VerificationRecord, request: SignRequest | StreamSignRequest, options: { unverifiedInputs?: boolean } = {},
   ): Promise<MadeSignature> {
     const role = this.role(trust, record, request.object, 'item' in request ? request.item : undefined, options.unverifiedInputs);
-    let made: MadeSignature;
+    let made: MadeSignature & { reused?: boolean };
     try {
       made = await this.#make(role, request);
     } catch (err) {
       if (isMirrorError(err)) throw err;
       throw new MirrorError('KEY_ERROR', `Signing ${request.object} failed: ${(err as Error).message}`, { repository: trust.repository, object: request.object }, { cause: err });
     }
+    // A signature made before for the same key and message is not issued again: logged once.
+    if (made.reused) return { keyId: made.keyId, role: made.role, signature: made.signature };
     this.#index.logSignature({
       repository: trust.repository, object: request.object, subjectSha256: subjectDigest(request), keyId: made.keyId, kind: request.scheme,
       signatureSha256: createHash('sha256').update(made.signature).digest('hex'), at: Date.now(),
@@ -102,7 +104,7 @@ export class SigningLedger {
     return createHash('sha256').update([...ids, trust.epoch, ...parts].join('|')).digest('hex').slice(0, 32);
   }
 
-  async #make(role: KeyRole, request: SignRequest | StreamSignRequest): Promise<MadeSignature> {
+  async #make(role: KeyRole, request: SignRequest | StreamSignRequest): Promise<MadeSignature & { reused?: boolean }> {
     const { scheme, data } = request;
     switch (scheme) {
       case 'openpgp-detached': {
@@ -124,7 +126,7 @@ export class SigningLedger {
         const messageSha256 = createHash('sha256').update(message).digest('hex');
         // ECDSA signatures are randomised; one per (key, message) keeps served documents stable.
         const cached = this.#index.getCachedSignature(signer.id, messageSha256);
-        if (cached) return { keyId: signer.id, role, signature: cached };
+        if (cached) return { keyId: signer.id, role, signature: cached, reused: true };
         const signature = signer.sign(message);
         this.#index.putCachedSignature(signer.id, messageSha256, signature);
         return { keyId: signer.id, role, signature };
