@@ -52,5 +52,11 @@ export function createMetrics() {
     labelNames: ['repository'] as const,
     registers: [registry],
   });
-  return { registry, requests, cache, upstreamRequests, upstreamLatency, verificationFailures, signatures, bytesServed };
+  const connectionsClosed = new Counter({
+    name: 'countersign_http_connections_closed_total',
+    help: 'Client connections refused or closed by a listen limit (max-connections, per-client, idle)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  return { registry, requests, connectionsClosed, cache, upstreamRequests, upstreamLatency, verificationFailures, signatures, bytesServed };
 }

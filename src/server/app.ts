@@ -20,10 +20,12 @@ import type { KeyStore } from '../keys/types.js';
 import type { Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { openStore, type Store } from '../store/open-store.js';
+import { applyLimits, serverOptions, type ActiveResponses } from './connection-limits.js';
 import { sendError, toMirrorError } from './error-response.js';
 import { DISTRIBUTION_FORMAT, distributionError, distributionPath, matchDistribution, sendDistributionBase, sendRendered } from './distribution-route.js';
 import { MIRROR_ENDPOINTS } from './mirror-endpoints.js';
 import { openRepositories, type SkippedRepository } from './open-repositories.js';
+import { publicError, setSecurityHeaders, type Internals } from './response-security.js';
 import { parseSafePath } from './safe-path.js';
 import { sendServed } from './send-served.js';
 
@@ -70,19 +72,29 @@ export async function buildApp(config: Config, opts: BuildAppOptions): Promise<A
   });
   const byName = new Map(repositories.map((r) => [r.name, r]));
   const servers: Server[] = [];
+  const active: ActiveResponses = new WeakMap();
+  // Directories no client may learn: error messages naming them are scrubbed before they are sent.
+  const internals: Internals = { dirs: [config.dataDir, config.configDir, resolve(config.dataDir)] };
+  const limits = { ...config.listen };
 
   const app: App = {
     config, store, keys, metrics, log, repositories, skipped,
     handle(req, res) {
-      void route(app, byName, req, res);
+      active.set(req.socket, res);
+      res.once('close', () => {
+        if (active.get(req.socket) === res) active.delete(req.socket);
+      });
+      void route(app, byName, req, res, internals);
     },
     async listen() {
-      const server = createServer({ keepAlive: true }, app.handle);
+      const server = createServer(serverOptions(limits), app.handle);
+      applyLimits(server, limits, { metrics, log, active });
       const url = await listenOn(server, config.listen.port, config.listen.host, 'http');
       servers.push(server);
       if (!config.listen.https) return { server, url };
       const tls = await tlsMaterial(config.listen.https, config.configDir, keys);
-      const secure = createHttpsServer({ ...tls, keepAlive: true }, app.handle);
+      const secure = createHttpsServer({ ...tls, ...serverOptions(limits) }, app.handle);
+      applyLimits(secure, limits, { metrics, log, active });
       const httpsUrl = await listenOn(secure, config.listen.https.port, config.listen.host, 'https');
       servers.push(secure);
       log.info({ url: httpsUrl, issuedByOrgCa: !config.listen.https.cert }, 'https listener');
@@ -101,7 +113,6 @@ export async function buildApp(config: Config, opts: BuildAppOptions): Promise<A
 }
 
 async function listenOn(server: Server, port: number, host: string, scheme: string): Promise<string> {
-  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -121,10 +132,11 @@ async function tlsMaterial(https: NonNullable<Config['listen']['https']>, config
   return { cert: issued.chainPem, key: issued.keyPem };
 }
 
-async function route(app: App, byName: Map<string, MirrorRepository>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function route(app: App, byName: Map<string, MirrorRepository>, req: IncomingMessage, res: ServerResponse, internals: Internals): Promise<void> {
   const started = performance.now();
   const reqId = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
   res.setHeader('x-request-id', reqId);
+  setSecurityHeaders(res);
   const head = req.method === 'HEAD';
   let repoName = '-';
   let format = '-';
@@ -175,8 +187,9 @@ async function route(app: App, byName: Map<string, MirrorRepository>, req: Incom
       res.destroy();
       return;
     }
-    const e = toMirrorError(err);
-    if (e.status >= 500) app.log.error({ reqId, repo: repoName, code: e.code, err: e.message, cause: describeCause(e.cause) }, 'request failed');
+    const logged = toMirrorError(err);
+    if (logged.status >= 500) app.log.error({ reqId, repo: repoName, code: logged.code, err: logged.message, cause: describeCause(logged.cause) }, 'request failed');
+    const e = publicError(logged, internals);
     if (!distribution) sendError(res, e, head);
     else {
       const view = { code: e.code, status: e.status, message: e.message, details: e.details };

@@ -14,7 +14,8 @@ const health: Handler = (app, req, res) => {
   const body = {
     status: 'ok',
     offline: app.config.offline,
-    store: { kind: 'sqlite+fs', dataDir: app.config.dataDir },
+    // Public: no file system path, upstream URL or credential (the log has those for the operator).
+    store: { kind: 'sqlite+fs' },
     keys: app.keys.list().filter((k) => k.status === 'active').map((k) => ({ id: k.id, kind: k.kind, algorithm: k.algorithm })),
     repositories: app.repositories.map((r) => ({ name: r.name, format: r.config.format, verify: r.config.verify })),
     skipped: app.skipped,

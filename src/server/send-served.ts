@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Served } from '../core/served.js';
 import type { MemoryCache } from '../store/memory-cache.js';
 import type { BlobStore } from '../store/types.js';
+import { inertContentType } from './response-security.js';
 
 /** Blobs up to this size are served from memory once read: a file open per request costs more than the bytes. */
 const HOT_BLOB_MAX = 512 * 1024;
@@ -23,6 +24,8 @@ export async function sendServed(req: IncomingMessage, res: ServerResponse, serv
   };
   if (served.lastModified) headers['last-modified'] = served.lastModified;
   if (served.headers) Object.assign(headers, served.headers);
+  // Last, so no format's header (or an upstream's passed through) can make the origin render a document.
+  headers['content-type'] = inertContentType(String(headers['content-type']));
   if (served.stale) {
     headers['x-countersign-stale'] = served.stale;
     headers.warning = '110 - "Response is Stale"';

@@ -78,6 +78,20 @@ describe('mirror endpoints', () => {
     assert.equal((await mirror.get('/-/nothing')).status, 404);
   });
 
+  test('health shows no file system path: not the data directory, not the config directory', async () => {
+    const res = await mirror.get('/-/health');
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.equal((JSON.parse(text) as { status: string }).status, 'ok', 'positive control: health still answers');
+    for (const internal of [mirror.dataDir, mirror.config.dataDir, mirror.config.configDir]) {
+      assert.ok(!text.includes(internal), `/-/health names ${internal}: ${text}`);
+    }
+    assert.doesNotMatch(text, /"dataDir"/);
+    for (const path of ['/-/keys', '/-/metrics']) {
+      assert.ok(!(await (await mirror.get(path)).text()).includes(mirror.dataDir), `${path} names the data directory`);
+    }
+  });
+
   test('health and metrics', async () => {
     const health = (await (await mirror.get('/-/health')).json()) as { status: string; keys: unknown[] };
     assert.equal(health.status, 'ok');

@@ -4,11 +4,13 @@
  * checksum files (`<path>.sha256` upstream). A checksum file comes from the same upstream as
  * the bytes, so it anchors nothing by itself: under `require` it needs the keyring, or
  * `anchor: first-use`, which pins each file's first checksum and refuses a change.
+ * The upstream's Content-Type is not trusted: see content-type.ts.
  */
 import { MirrorError } from '../../errors.js';
 import { loadOpenPgpKeyring, verifyDetached, type OpenPgpKeyring } from '../../trust/openpgp-trust.js';
 import type { FormatAdapter, FormatRepository, VerifyOutcome } from '../types.js';
 import { encodePath } from '../encode-path.js';
+import { rawContentType } from './content-type.js';
 import { parseSha256File } from './sha256-file.js';
 import { rawTrustSchema, type RawTrust } from './trust.js';
 
@@ -68,6 +70,11 @@ export const rawFormat: FormatAdapter<RawTrust> = {
         }
         // A checksum fetched beside the file is no anchor: only the keyring is the operator's.
         return { ok: true, by, vouches, anchor: keyring ? 'pinned' : 'none' };
+      },
+
+      // Applied at every serve, so entries cached with the upstream's type before this rule are covered too.
+      responseHeaders(_path, served) {
+        return { 'content-type': rawContentType(served.contentType) };
       },
     };
   },
