@@ -7,10 +7,11 @@
  * Only called on bytes whose digest matched the verified Release, but still parsed as hostile:
  * streamed (Debian's main Packages is ~50 MB), bounded, and a malformed stanza is dropped alone.
  */
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { RejectedItem, VouchedDigest } from '../types.js';
 import { fieldText, ParagraphStream, type Paragraph } from './deb822.js';
+import { outputCap } from '../bounded-inflate.js';
 import { decompress, detectCompression, readHead } from './decompress.js';
 import { unsafePath } from './release-file.js';
 
@@ -26,7 +27,19 @@ const VOUCH_FIELDS = ['filename', 'size', 'sha256', 'sha512', 'directory', 'chec
 
 export async function vouchesFromIndex(name: string, open: () => Readable, maxDecompressedBytes: number): Promise<IndexVouches> {
   const compression = detectCompression(await readHead(open));
-  const stream = decompress(open(), compression);
+  // Output is bounded by what was read so far (the shared ratio cap), not only by a fixed ceiling:
+  // a signed index can still be a bomb, and an xz bomb reaches the ceiling from a few kilobytes.
+  let compressedSoFar = 0;
+  const raw = open();
+  const source = raw.pipe(new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      compressedSoFar += chunk.length;
+      done(null, chunk);
+    },
+  }));
+  raw.on('error', (err) => source.destroy(err));
+  const capNow = (): number => (compression === 'none' ? maxDecompressedBytes : Math.min(maxDecompressedBytes, outputCap(compressedSoFar)));
+  const stream = decompress(source, compression);
   if (!stream) return { vouches: [], problems: [{ item: name, reason: `${compression} is not a compression this mirror can read; the packages it lists are vouched for only by another variant` }] };
   const vouches: VouchedDigest[] = [];
   const problems: RejectedItem[] = [];
@@ -42,7 +55,7 @@ export async function vouchesFromIndex(name: string, open: () => Readable, maxDe
   try {
     for await (const chunk of stream) {
       total += (chunk as Buffer).length;
-      if (total > maxDecompressedBytes) throw new Error(`larger than ${maxDecompressedBytes} bytes once decompressed`);
+      if (total > capNow()) throw new Error(`larger than ${capNow()} bytes once decompressed (from ${compressedSoFar} ${compression} bytes)`);
       take(paragraphs.push(decoder.write(chunk as Buffer)));
     }
     take(paragraphs.push(decoder.end()));
