@@ -24,6 +24,9 @@ command -v bzip2 >/dev/null 2>&1 || need="$need bzip2"
 # Alpine: fixture packages are built with tar and gzip; served files are split with python3's zlib and checked by openssl.
 command -v tar >/dev/null 2>&1 || need="$need tar"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
+# Second consumers of the Release files the mirror serves: python-debian and python-apt (system python).
+/usr/bin/python3 -c 'import debian.deb822' >/dev/null 2>&1 || need="$need python3-debian"
+/usr/bin/python3 -c 'import apt_pkg' >/dev/null 2>&1 || need="$need python3-apt"
 if [ -n "$need" ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

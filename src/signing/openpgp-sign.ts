@@ -65,8 +65,36 @@ async function validSince(key: openpgp.PrivateKey): Promise<Date> {
   return new Date(Math.max(...times));
 }
 
-/** Cleartext-signed text ("-----BEGIN PGP SIGNED MESSAGE-----"), as in Debian InRelease. */
+/**
+ * Cleartext-signed text ("-----BEGIN PGP SIGNED MESSAGE-----"), as in Debian InRelease, with LF line
+ * endings: the text between the armour headers is `text` itself, dash-escaped (RFC 4880 §7.1,
+ * https://www.rfc-editor.org/rfc/rfc4880#section-7.1) and nothing else, so a consumer that reads
+ * the signed text (python-debian, debmirror, a downstream mirror) gets the same bytes as the
+ * Release served beside it. openpgp.js armours its CRLF-normalised copy of the text instead; the
+ * signature itself is computed over canonical CRLF text with trailing whitespace removed (§7.1),
+ * so it is the same whichever line endings are served, and gpgv and apt verify the LF form.
+ */
 export async function signCleartext(key: openpgp.PrivateKey, text: string, date?: Date): Promise<string> {
   const message = await openpgp.createCleartextMessage({ text });
-  return openpgp.sign({ message, signingKeys: key, format: 'armored', config: SIGNING_CONFIG, ...(date ? { date } : {}) });
+  const signed = await openpgp.sign({ message, signingKeys: key, format: 'object', config: SIGNING_CONFIG, ...(date ? { date } : {}) });
+  // openpgp.js's typings omit the signature a signed CleartextMessage carries.
+  const { signature } = signed as unknown as { signature: openpgp.Signature };
+  const packets = signature.packets;
+  // The Hash header names the digest algorithms of the signatures (§7); v6-only signatures carry none.
+  const hashes = packets.some((p) => p.version !== 6)
+    ? [...new Set(packets.map((p) => openpgp.enums.read(openpgp.enums.hash, p.hashAlgorithm ?? openpgp.enums.hash.sha512).toUpperCase()))].join(',')
+    : undefined;
+  const armoredSignature = signature.armor().replace(/\r\n/g, '\n');
+  return [
+    '-----BEGIN PGP SIGNED MESSAGE-----\n',
+    hashes ? `Hash: ${hashes}\n\n` : '\n',
+    dashEscape(text),
+    '\n',
+    armoredSignature,
+  ].join('');
+}
+
+/** RFC 4880 §7.1: a line of the signed text that starts with '-' is prefixed by "- " (lines end at LF only). */
+function dashEscape(text: string): string {
+  return text.replace(/(^|\n)-/g, '$1- -');
 }

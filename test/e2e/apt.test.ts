@@ -95,6 +95,11 @@ describe('apt through the mirror', { skip: hasTools ? false : 'apt-get, apt-ftpa
     assert.match(r.stdout, /Packages/);
     // apt followed Acquire-By-Hash: the xz-only suite's upstream has no by-hash, the mirror does.
     assert.ok(mirror.app.store.index.getObject('debian', 'dists/xzonly/InRelease'));
+    // What apt verified is the LF InRelease Debian publishes (issue 10): no CR anywhere in it.
+    for (const suite of ['stable', 'stable-updates', 'xzonly']) {
+      const inRelease = Buffer.from(await (await mirror.get(`/debian/dists/${suite}/InRelease`)).arrayBuffer());
+      assert.equal(inRelease.includes(0x0d), false, `${suite}: InRelease has LF line endings`);
+    }
   });
 
   test('apt-get download and install: every package checked by apt against the served indexes', async (t) => {

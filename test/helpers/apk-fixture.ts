@@ -92,6 +92,19 @@ export async function buildApk(key: ApkKey, opts: { name: string; version?: stri
   }
 }
 
+/**
+ * An APKINDEX.tar.gz from any index member (already gzip-compressed), genuinely signed RSA256 by
+ * `key` as abuild-sign does: for hostile-upstream tests (a signed bomb).
+ */
+export async function signIndexMember(key: ApkKey, member: Buffer): Promise<Buffer> {
+  const dir = await mkdtemp(join(tmpdir(), 'countersign-apkindex-'));
+  try {
+    return Buffer.concat([await signatureMember(dir, key, 'RSA256', member), member]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** APKINDEX.tar.gz over the packages, signed RSA256 by `key`. */
 export async function buildApkIndex(key: ApkKey, packages: BuiltApk[], opts: {
   description?: string;

@@ -4,7 +4,9 @@
  *    recipe of formats-classic.md §4.4) and `openssl dgst -verify` checks the signature over the
  *    exact compressed bytes apk hashes;
  *  - `verifyApk`: a small verifier in TypeScript, as apk-tools v2 does it (first signature whose key
- *    file exists, datahash, identity = SHA-1 of the signed control bytes).
+ *    file exists, datahash, identity = SHA-1 of the signed control bytes);
+ *  - `indexSizeMismatches`: the APKINDEX read with Python's tarfile and gzip, each `S:` compared with
+ *    the size of the file served under `<P>-<V>.apk`, as apk-tools 3 matches its package cache.
  */
 import { execFile } from 'node:child_process';
 import { createHash, createPublicKey, verify } from 'node:crypto';
@@ -104,6 +106,43 @@ export function verifyApk(bytes: Buffer, keys: Record<string, string>, kind: 'in
     return { ok: true, keyName: m[2]!, ...(kind === 'package' ? { identity: `Q1${createHash('sha1').update(signed).digest('base64')}` } : {}) };
   }
   return { ok: false, reason: 'UNTRUSTED signature' };
+}
+
+const SIZES = `
+import gzip, io, json, sys, tarfile, zlib
+b = open(sys.argv[1], 'rb').read()
+d = zlib.decompressobj(31); d.decompress(b); rest = d.unused_data
+with tarfile.open(fileobj=io.BytesIO(gzip.decompress(rest))) as t:
+    text = t.extractfile('APKINDEX').read().decode()
+out = {}
+for record in text.split('\\n\\n'):
+    f = dict((l[0], l[2:]) for l in record.split('\\n') if len(l) > 1 and l[1] == ':')
+    if 'P' in f:
+        out[f['P'] + '-' + f['V'] + '.apk'] = int(f['S']) if 'S' in f else None
+print(json.dumps(out))
+`;
+
+/**
+ * Packages whose `S:` in the index (bytes of an APKINDEX.tar.gz) differs from `served[fileName]`,
+ * the size of the file as served; a listed package missing from `served` is reported too.
+ */
+export async function indexSizeMismatches(indexBytes: Buffer, served: Record<string, number>): Promise<string[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'countersign-apk-sizes-'));
+  try {
+    await writeFile(join(dir, 'index'), indexBytes);
+    await writeFile(join(dir, 'sizes.py'), SIZES);
+    const { stdout } = await run('python3', [join(dir, 'sizes.py'), join(dir, 'index')]);
+    const listed = JSON.parse(stdout) as Record<string, number | null>;
+    const wrong: string[] = [];
+    for (const [fileName, size] of Object.entries(listed)) {
+      if (served[fileName] === undefined) wrong.push(`${fileName}: S:${size} but not served`);
+      else if (size !== served[fileName]) wrong.push(`${fileName}: S:${size}, served ${served[fileName]} bytes`);
+    }
+    if (Object.keys(listed).length === 0) wrong.push('the index lists no package');
+    return wrong;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export async function readPem(path: string): Promise<string> {

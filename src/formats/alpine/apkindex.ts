@@ -38,6 +38,44 @@ export function parseApkIndex(text: string): IndexedPackage[] {
   return out;
 }
 
+/**
+ * The APKINDEX text with each record's `S:` (package file size) replaced by `sizeOf` its file, added
+ * when the record has none; every other byte is kept. apk-tools 3 matches a cached package file to
+ * its index entry by name and size, so `S:` must be the size of the file the mirror serves.
+ */
+export function rewriteSizes(text: string, sizeOf: (fileName: string) => number): string {
+  const out: string[] = [];
+  let record: string[] = [];
+  const flush = () => {
+    // The last P:/V: of a record, as parseApkIndex reads them, so both name the same file.
+    const field = (k: string) => {
+      let value: string | undefined;
+      for (const l of record) if (l.startsWith(`${k}:`)) value = l.slice(2);
+      return value;
+    };
+    const name = field('P');
+    const version = field('V');
+    if (name !== undefined && version !== undefined) {
+      const size = `S:${sizeOf(`${name}-${version}.apk`)}`;
+      const at = record.findIndex((l) => l.startsWith('S:'));
+      if (at >= 0) record[at] = size;
+      else record.splice(record.findIndex((l) => l.startsWith('V:')) + 1, 0, size);
+    }
+    out.push(...record);
+    record = [];
+  };
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') {
+      flush();
+      out.push(line);
+    } else {
+      record.push(line);
+    }
+  }
+  flush();
+  return out.join('\n');
+}
+
 /** `datahash = <sha256 hex>` from .PKGINFO, if the package has one. */
 export function pkginfoDatahash(pkginfo: string): string | undefined {
   const m = /^datahash\s*=\s*([0-9a-fA-F]{64})\s*$/m.exec(pkginfo);

@@ -2,7 +2,8 @@
  * The ustar subset apk reads and abuild writes (POSIX pax/ustar, https://pubs.opengroup.org/onlinepubs/9699919799/utilities/pax.html#tag_20_92_13_06;
  * apk-tools src/tar.c). Reading: regular files with name/prefix and GNU long names, all bounds
  * checked (attacker-controlled). Writing: the one-entry, "cut" (no end-of-archive blocks)
- * archive of an apk signature, as abuild-sign makes with `abuild-tar --cut`.
+ * archive of an apk signature, as abuild-sign makes with `abuild-tar --cut`; and replacing one
+ * file's content in an archive, its header kept but for size and checksum (the served APKINDEX).
  */
 export class TarError extends Error {
   override readonly name = 'TarError';
@@ -60,6 +61,52 @@ export function readTar(buf: Buffer, limits: { maxFiles: number } = { maxFiles: 
   return files;
 }
 
+function setChecksum(header: Buffer): void {
+  header.write('        ', 148, 'ascii');
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+}
+
+const padding = (size: number) => Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK);
+
+/**
+ * `tar` with the content of the regular file `name` replaced by `data`: every other block (other
+ * entries, the end-of-archive blocks) is copied as it was, so only that entry's size, checksum and
+ * data change. Used on an archive readTar already accepted.
+ */
+export function replaceTarEntry(tar: Buffer, name: string, data: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let at = 0;
+  let longName: string | undefined;
+  let replaced = false;
+  while (at + BLOCK <= tar.length) {
+    const header = tar.subarray(at, at + BLOCK);
+    if (header.every((x) => x === 0)) break;
+    const size = octal(header, 124, 12);
+    const type = String.fromCharCode(header[156] ?? 0);
+    const end = at + BLOCK + Math.ceil(size / BLOCK) * BLOCK;
+    if (at + BLOCK + size > tar.length) throw new TarError('a tar entry runs past the end of the archive');
+    const prefix = text(header, 345, 155);
+    const entryName = longName ?? (prefix ? `${prefix}/${text(header, 0, 100)}` : text(header, 0, 100));
+    longName = type === 'L' ? text(tar, at + BLOCK, size) : undefined;
+    if (!replaced && entryName === name && (type === '0' || type === '\0')) {
+      if (data.length > 0o77777777777) throw new TarError(`${name} is too large for a tar header`);
+      const fresh = Buffer.from(header);
+      fresh.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
+      setChecksum(fresh);
+      parts.push(fresh, data, padding(data.length));
+      replaced = true;
+    } else {
+      parts.push(tar.subarray(at, end));
+    }
+    at = end;
+  }
+  if (!replaced) throw new TarError(`the archive holds no ${name}`);
+  parts.push(tar.subarray(at));
+  return Buffer.concat(parts);
+}
+
 /** One regular file (root-owned, 0644, mtime 0) without the end-of-archive blocks. */
 export function cutTarEntry(name: string, data: Buffer): Buffer {
   const nameBytes = Buffer.from(name, 'utf8');
@@ -71,15 +118,11 @@ export function cutTarEntry(name: string, data: Buffer): Buffer {
   header.write('0000000\0', 116, 'ascii');
   header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
   header.write('00000000000\0', 136, 'ascii');
-  header.write('        ', 148, 'ascii');
   header.write('0', 156, 'ascii');
   header.write('ustar\0', 257, 'ascii');
   header.write('00', 263, 'ascii');
   header.write('root', 265, 'ascii');
   header.write('root', 297, 'ascii');
-  let sum = 0;
-  for (const byte of header) sum += byte;
-  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
-  const padding = Buffer.alloc((BLOCK - (data.length % BLOCK)) % BLOCK);
-  return Buffer.concat([header, data, padding]);
+  setChecksum(header);
+  return Buffer.concat([header, data, padding(data.length)]);
 }
