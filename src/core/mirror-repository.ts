@@ -18,6 +18,7 @@ import type { DerivedViews } from './derived-views.js';
 import { contentKey, loadDerived, type DerivedBytes } from './derived-blob.js';
 import { FollowedDownloads, type FollowedDownload } from './followed-downloads.js';
 import type { Served, StaleReason } from './served.js';
+import { RecentAuxiliary } from './recent-auxiliary.js';
 import { SignatureMaterial } from './signature-material.js';
 import type { RepositoryTrust } from './signing-ledger.js';
 import { currentExpectations, verifyObject, type BytesToVerify, type ObjectVerification } from './verify-object.js';
@@ -50,6 +51,7 @@ export class MirrorRepository {
   readonly #downloads = new FollowedDownloads();
   readonly #log: Logger;
   readonly #material: SignatureMaterial;
+  readonly #recentAuxiliary: RecentAuxiliary;
 
   constructor(config: RepositoryConfig, format: FormatRepository, upstream: UpstreamClient | undefined, deps: MirrorRepositoryDeps) {
     this.config = config;
@@ -58,6 +60,7 @@ export class MirrorRepository {
     this.#deps = deps;
     this.#log = deps.log.child({ repo: config.name, format: config.format });
     this.#material = new SignatureMaterial(deps.store, config.name, config.upstream);
+    this.#recentAuxiliary = new RecentAuxiliary(config.metadataTtlMs, deps.now);
   }
 
   get name(): string {
@@ -361,13 +364,14 @@ export class MirrorRepository {
     path: string, object: BytesToVerify, material: 'upstream' | 'stored-first', served?: ObjectEntry['verification']['revision'],
   ): Promise<ObjectVerification & { material: Map<string, Buffer> }> {
     const revision = served ?? this.#deps.store.index.getObject(this.name, path)?.verification.revision;
-    const upstream = (auxPath: string, maxBytes: number, options?: { accept?: string }) => this.#requireUpstream(auxPath).fetchSmall(auxPath, maxBytes, options);
-    const recording = this.#material.recording(upstream);
+    const recent = this.#recentAuxiliary.session((auxPath, maxBytes, options) => this.#requireUpstream(auxPath).fetchSmall(auxPath, maxBytes, options));
+    const recording = this.#material.recording(recent.fetch);
     const fetchAuxiliary = material === 'upstream' ? recording.fetch : this.#material.storedFirst(object.sha256, recording.fetch);
     const outcome = await verifyObject({
       trust: this.trust, path, format: this.format, ctx: { ...this.#verifyContext(), fetchAuxiliary }, object, index: this.#deps.store.index,
       ...(revision ? { served: revision } : {}),
     });
+    if (outcome.ok && outcome.record.status === 'verified') recent.keep();
     return { ...outcome, material: recording.fetched };
   }
 

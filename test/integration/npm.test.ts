@@ -142,6 +142,17 @@ describe('npm repository', () => {
     assert.equal((await mirror.get('/lenient/tampered/-/tampered-1.0.0.tgz')).status, 502, 'warn still checks integrity');
   });
 
+  test('the upstream key list is fetched once per metadataTtl, not once per packument', async () => {
+    mirror.advanceClock(TTL_MS + 1);
+    registry.resetCounts();
+    const names = ['popular', '@org/demo-b'];
+    for (const name of names) assert.equal((await mirror.get(`/npm/${name.replace('/', '%2f')}`)).status, 200);
+    assert.equal(registry.requests('/-/npm/v1/keys'), 1, 'one key list for both packuments');
+    mirror.advanceClock(TTL_MS + 1);
+    assert.equal((await mirror.get('/npm/popular')).status, 200);
+    assert.equal(registry.requests('/-/npm/v1/keys'), 2, 'fetched again once the TTL passed');
+  });
+
   test('pinned trust.keys verify without asking the upstream for keys', async () => {
     registry.resetCounts();
     assert.equal((await mirror.get('/pinned/alpha')).status, 200);
