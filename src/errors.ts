@@ -18,12 +18,14 @@ export const ERROR_CODES = {
   VERIFICATION_FAILED: { status: 502, summary: 'The upstream signature did not verify' },
   DIGEST_MISMATCH: { status: 502, summary: 'The upstream bytes do not match the digest they are vouched for' },
   SIGNING_REFUSED: { status: 502, summary: 'The mirror refuses to sign bytes that did not verify under the trust configured today' },
+  MALFORMED: { status: 502, summary: 'The upstream bytes are not a valid object of this format' },
   ROLLBACK: { status: 502, summary: 'The upstream served an older revision than the one the mirror serves' },
   TRUST_CHANGED: { status: 502, summary: 'The upstream changed trust material pinned on first use' },
   OFFLINE_MISS: { status: 504, summary: 'The mirror is offline and the object is not cached' },
   CONFIG_INVALID: { status: 500, summary: 'The configuration is invalid' },
   KEY_ERROR: { status: 500, summary: 'A key could not be loaded or used' },
   STORE_ERROR: { status: 500, summary: 'The store failed' },
+  STORE_FULL: { status: 507, summary: 'The data directory is full: nothing was stored, retry when space returns' },
   INTERNAL: { status: 500, summary: 'Internal error' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
@@ -58,6 +60,24 @@ export class MirrorError extends Error {
 
 export function isMirrorError(value: unknown): value is MirrorError {
   return value instanceof MirrorError;
+}
+
+/** errno codes that mean the data directory has no room (disk or quota), not a bug in the mirror. */
+const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
+
+/**
+ * A full data directory as the client and the log should see it (507 STORE_FULL), from the
+ * error or any error in its `cause` chain; undefined for any other failure.
+ */
+export function storeFullError(err: unknown): MirrorError | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (isMirrorError(e) && e.code === 'STORE_FULL') return e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && NO_SPACE.has(code)) {
+      return new MirrorError('STORE_FULL', 'The mirror could not store the object: its data directory is full', {}, { cause: e });
+    }
+  }
+  return undefined;
 }
 
 /** Removes userinfo and query from a URL so it can be logged or returned safely. */

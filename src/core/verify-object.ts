@@ -13,7 +13,7 @@ import type { RepositoryTrust } from './signing-ledger.js';
 
 export type ObjectVerification =
   | { ok: true; record: VerificationRecord; companions: ObjectRef[] }
-  | { ok: false; code: 'VERIFICATION_FAILED' | 'DIGEST_MISMATCH' | 'TRUST_CHANGED' | 'ROLLBACK'; reason: string };
+  | { ok: false; code: 'VERIFICATION_FAILED' | 'DIGEST_MISMATCH' | 'TRUST_CHANGED' | 'MALFORMED' | 'ROLLBACK'; reason: string };
 
 /** Bytes to verify: a download not yet committed, or a stored blob being re-verified. */
 export interface BytesToVerify {
@@ -48,7 +48,7 @@ export async function verifyObject(args: {
   const own: Expectation[] = vouches.filter((v) => v.path === path).map((v) => ({ ...v, repository, source: 'self' }));
   const mismatch = await findMismatch(own, object);
   if (mismatch) return { ok: false, code: 'DIGEST_MISMATCH', reason: mismatch };
-  if (!outcome.ok && mode === 'require') return { ok: false, code: outcome.code, reason: outcome.reason };
+  if (!outcome.ok && (mode === 'require' || outcome.code === 'MALFORMED')) return { ok: false, code: outcome.code, reason: outcome.reason };
   if (outcome.ok && args.served) {
     // A revision that says nothing of its age is no newer than one that does.
     if (!outcome.revision) return { ok: false, code: 'ROLLBACK', reason: `the upstream sent a revision without one, while ${args.served.label} is served` };

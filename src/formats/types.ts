@@ -150,7 +150,11 @@ export type VerifyOutcome =
        */
       companions?: ObjectRef[];
     }
-  | { ok: false; code: 'VERIFICATION_FAILED' | 'DIGEST_MISMATCH' | 'TRUST_CHANGED'; reason: string; vouches?: VouchedDigest[] };
+  /**
+   * `MALFORMED`: the bytes are not an object of this format at all (they do not parse): refused
+   * under `warn` too, since there is nothing a client could use — the previous copy stays served.
+   */
+  | { ok: false; code: 'VERIFICATION_FAILED' | 'DIGEST_MISMATCH' | 'TRUST_CHANGED' | 'MALFORMED'; reason: string; vouches?: VouchedDigest[] };
 
 export interface UpstreamObject {
   path: string;

@@ -1,9 +1,10 @@
 import type { ServerResponse } from 'node:http';
-import { isMirrorError, MirrorError } from '../errors.js';
+import { isMirrorError, MirrorError, storeFullError } from '../errors.js';
 
 export function toMirrorError(err: unknown): MirrorError {
   if (isMirrorError(err)) return err;
-  return new MirrorError('INTERNAL', 'Internal error', {}, { cause: err });
+  // A full disk is the operator's to fix, not an internal error: say so (507 STORE_FULL).
+  return storeFullError(err) ?? new MirrorError('INTERNAL', 'Internal error', {}, { cause: err });
 }
 
 /** JSON body naming repository, object and reason; never a stack or an internal path. */

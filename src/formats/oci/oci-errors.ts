@@ -34,6 +34,7 @@ function distributionCode(kind: OciPath['kind'] | undefined, error: MirrorErrorV
     case 'DIGEST_MISMATCH':
       return 'DIGEST_INVALID';
     case 'VERIFICATION_FAILED':
+    case 'MALFORMED':
       return kind === 'manifest' ? 'MANIFEST_INVALID' : 'DENIED';
     case 'UPSTREAM_UNAVAILABLE':
     case 'UPSTREAM_TIMEOUT':
