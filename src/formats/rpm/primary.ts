@@ -157,16 +157,7 @@ function primaryRewriter(resigned: ReadonlyMap<string, ResignedPackage>, out: (p
     }
     splice.flush(p.end);
   });
-  return {
-    write(chunk) {
-      splice.append(chunk);
-      reader.write(chunk);
-    },
-    end() {
-      reader.end();
-      splice.end();
-    },
-  };
+  return spliced(splice, reader);
 }
 
 export function rewritePrimary(text: string, resigned: ReadonlyMap<string, ResignedPackage>): string {
@@ -215,16 +206,7 @@ function pkgidRewriter(what: string, resigned: ReadonlyMap<string, ResignedPacka
     splice.edit({ start: tag.start, end: tag.end, with: startTag('package', { ...tag.attributes, pkgid: r.sha256 }, tag.selfClosing) });
     splice.flush(tag.end);
   });
-  return {
-    write(chunk) {
-      splice.append(chunk);
-      reader.write(chunk);
-    },
-    end() {
-      reader.end();
-      splice.end();
-    },
-  };
+  return spliced(splice, reader);
 }
 
 /** filelists.xml / other.xml with every `<package pkgid=…>` naming the re-signed file's digest. */
@@ -252,4 +234,18 @@ function isHexDigest(s: string): boolean {
     if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
   }
   return true;
+}
+
+/** Feeds each chunk to the splice (the bytes kept) and to the reader (which edits them), in that order. */
+function spliced(splice: SpliceWriter, reader: TextConsumer): TextConsumer {
+  return {
+    write(chunk) {
+      splice.append(chunk);
+      reader.write(chunk);
+    },
+    end() {
+      reader.end();
+      splice.end();
+    },
+  };
 }
