@@ -20,7 +20,8 @@ import { makeUpstreamPgpKey } from '../helpers/upstream-openpgp.js';
 const run = promisify(execFile);
 const BIN = join(process.cwd(), 'bin', 'countersign.js');
 
-test('SIGKILL during concurrent downloads leaves a consistent store', { timeout: 120_000 }, async () => {
+/** A fixture upstream, its signing key, and a data directory with a config for a mirror child process. */
+async function crashWorld() {
   const upstream = await startFixtureUpstream();
   const key = await makeUpstreamPgpKey();
   const dataDir = await makeDataDir();
@@ -36,6 +37,11 @@ test('SIGKILL during concurrent downloads leaves a consistent store', { timeout:
       repositories: [{ name: 'files', format: 'raw', upstream: upstream.url, trust: { keyring: 'upstream.asc', checksums: 'sha256' } }],
     }),
   );
+  return { upstream, key, dataDir, port, configFile };
+}
+
+test('SIGKILL during concurrent downloads leaves a consistent store', { timeout: 120_000 }, async () => {
+  const { upstream, key, dataDir, port, configFile } = await crashWorld();
   const files = Array.from({ length: 6 }, (_, i) => ({ path: `/big-${i}.bin`, bytes: Buffer.alloc(2 * 1024 * 1024, i + 1) }));
   for (const f of files) await publishRaw(upstream, key, f.path, f.bytes);
   await publishRaw(upstream, key, '/small.txt', 'fetched before the crash');
@@ -93,21 +99,7 @@ test('20 rounds of SIGKILL under load: verify-store finds no corruption after an
   const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 20);
   const COLD = 4;
   const WARM_CLIENTS = 4;
-  const upstream = await startFixtureUpstream();
-  const key = await makeUpstreamPgpKey();
-  const dataDir = await makeDataDir();
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const configFile = join(dataDir, 'config.yaml');
-  await writeFile(join(dataDir, 'upstream.asc'), key.armoredPublic);
-  await writeFile(
-    configFile,
-    configText({
-      listen: { host: '127.0.0.1', port },
-      dataDir,
-      log: { level: 'warn' },
-      repositories: [{ name: 'files', format: 'raw', upstream: upstream.url, trust: { keyring: 'upstream.asc', checksums: 'sha256' } }],
-    }),
-  );
+  const { upstream, key, dataDir, port, configFile } = await crashWorld();
   const warm = Array.from({ length: 3 }, (_, i) => ({ path: `/warm-${i}.txt`, bytes: Buffer.from(`warm file ${i}\n`.repeat(100)) }));
   for (const f of warm) await publishRaw(upstream, key, f.path, f.bytes);
   const started = performance.now();
