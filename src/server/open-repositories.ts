@@ -63,6 +63,9 @@ export async function openRepositories(
       now: deps.now,
     });
     const epoch = trustEpoch({ mode: repo.verify, anchor: repo.anchor, upstream, trust, material, pins: deps.store.index.trustPins(repo.name) });
+    // Digests vouched for under other trust are never consulted again: drop them, so they do not pile up.
+    const pruned = deps.store.index.pruneExpectations(repo.name, epoch);
+    if (pruned > 0) deps.log.info({ repo: repo.name, pruned }, 'dropped expectations recorded under another trust epoch');
     const client = config.offline ? undefined : createClient({ ...repo, upstream }, deps.metrics, deps.log);
     if (client) clients.push(client);
     repositories.push(new MirrorRepository({ ...repo, upstream }, format, client, {

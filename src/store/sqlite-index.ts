@@ -54,6 +54,7 @@ export class SqliteIndexStore implements IndexStore {
       getExpectations: db.prepare<[string, string], {
         repository: string; path: string; algorithm: Expectation['algorithm']; digest: string; size: number | null; source: string; epoch: string | null; verified: number;
       }>('SELECT repository, path, algorithm, digest, size, source, epoch, verified FROM expectations WHERE repository = ? AND path = ?'),
+      pruneExpectations: db.prepare('DELETE FROM expectations WHERE repository = ? AND (epoch IS NULL OR epoch != ?)'),
       getPin: db.prepare<[string, string], { sha256: string; pinned_at: number }>('SELECT sha256, pinned_at FROM trust_pins WHERE repository = ? AND name = ?'),
       putPin: db.prepare('INSERT OR IGNORE INTO trust_pins (repository, name, sha256, pinned_at) VALUES (?, ?, ?, ?)'),
       listPins: db.prepare<[string], TrustPin>('SELECT name, sha256, pinned_at AS pinnedAt FROM trust_pins WHERE repository = ? ORDER BY name'),
@@ -151,6 +152,10 @@ export class SqliteIndexStore implements IndexStore {
       ...(r.size === null ? {} : { size: r.size }),
       ...(r.epoch === null ? {} : { epoch: r.epoch }),
     }));
+  }
+
+  pruneExpectations(repository: string, epoch: string): number {
+    return this.#stmts.pruneExpectations.run(repository, epoch).changes;
   }
 
   pinFirstUse(repository: string, name: string, sha256: string, at: number): TrustPin {

@@ -103,6 +103,8 @@ export interface IndexStore {
   deleteObjectsByBlob(sha256: string): number;
   putExpectations(list: Expectation[]): void;
   getExpectations(repository: string, path: string): Expectation[];
+  /** Removes a repository's expectations recorded under any other trust epoch (they vouch for nothing); returns how many. */
+  pruneExpectations(repository: string, epoch: string): number;
   getDerived(key: DerivedKey): DerivedRow | undefined;
   /** `unverified`: the bytes were made from, or signed over, something that did not verify (see DerivedBytes). */
   putDerived(key: DerivedKey, sha256: string, unverified?: boolean): void;
