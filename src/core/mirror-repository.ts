@@ -312,6 +312,15 @@ export class MirrorRepository {
     // The upstream's signature material is fetched anew too: it may have been withdrawn.
     const again = await this.#verify(ref.path, this.#storedBytes(entry), 'upstream', entry.verification.revision);
     if (!again.ok) {
+      // The upstream's new signature material does not verify the bytes. If what was kept with them
+      // still does today (only the upstream's answer is wrong), they stay served, marked stale; if
+      // that fails too (time ended it: Valid-Until, key expiry), they are refused.
+      const kept = await this.#verify(ref.path, this.#storedBytes(entry), 'stored-first', entry.verification.revision).catch(() => undefined);
+      if (kept?.ok && kept.record.status === 'verified') {
+        this.#deps.metrics.verificationFailures.inc({ repository: this.name, code: again.code });
+        this.#log.error({ code: again.code, object: ref.path, sha256: entry.sha256 }, `the upstream's signature material no longer verifies the served copy: ${again.reason}; serving it stale`);
+        return this.#served(entry, 'stale', 'verification-failed');
+      }
       this.#refusedStored(entry, again);
       throw new MirrorError(again.code, `Refused ${ref.path}: ${again.reason}`, { repository: this.name, object: ref.path });
     }
