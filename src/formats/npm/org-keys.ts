@@ -1,8 +1,9 @@
 /**
  * The organisation's ECDSA keys in the shape npm reads from `/-/npm/v1/keys`. npm refuses a
  * signature when the key's `expires` is before the version's publish time, so:
- * a retired key expires at its retirement (what it signed before stays valid), a revoked key
- * at its own creation (nothing it ever signed is trusted again).
+ * a retired key expires at its retirement (what it signed before stays valid), a revoked key at
+ * the Unix epoch: a mirror signs versions published long before its key existed, so only a date
+ * before every publish time makes npm refuse everything the revoked key signed.
  * Repositories in `verify: require` publish only the primary keys; warn/off ones also the
  * unverified keys their documents are signed with, so only clients of those repositories
  * ever trust signatures over unverified content.
@@ -10,12 +11,14 @@
 import { createPublicKey } from 'node:crypto';
 import type { KeyKind, KeyStore, PublicKeyInfo } from '../../keys/types.js';
 
+const REVOKED_EXPIRES = new Date(0).toISOString();
+
 export interface OrgKeysOptions {
   includeUnverified: boolean;
 }
 
 function expiresOf(k: PublicKeyInfo): string | null {
-  if (k.status === 'revoked') return k.createdAt;
+  if (k.status === 'revoked') return REVOKED_EXPIRES;
   if (k.status === 'retired') return k.retiredAt ?? null;
   return null;
 }
