@@ -6,6 +6,7 @@
  * from, so a re-verification that refuses more (or less) makes the view anew.
  */
 import { createHash } from 'node:crypto';
+import { MirrorError } from '../errors.js';
 import type { DeriveContext, FormatRepository, ObjectRef } from '../formats/types.js';
 import type { Store } from '../store/open-store.js';
 import type { ObjectEntry } from '../store/types.js';
@@ -18,6 +19,8 @@ interface ViewArgs {
   format: FormatRepository;
   view: string;
   entry: ObjectEntry;
+  /** Made anew for this request and not stored (see the `transient` view classification). */
+  transient?: boolean;
   /** How the repository serves a view of another of its objects, with its unverified mark. */
   derivedOf(ref: ObjectRef, view: string): Promise<DerivedBytes>;
 }
@@ -35,6 +38,10 @@ export class DerivedViews {
 
   async get(args: ViewArgs): Promise<DerivedBytes> {
     const { trust, view, entry } = args;
+    if (args.transient) {
+      const { bytes, unverified } = await this.#make(args, false);
+      return { bytes, sha256: sha256Of(bytes), ...(unverified ? { unverified } : {}) };
+    }
     const key = { repository: trust.repository, kind: `view:${view}`, subject: entry.sha256, keyId: this.#contextId(args) };
     return this.#cache.get(key, async () => {
       const first = await this.#make(args, false);
@@ -59,6 +66,8 @@ export class DerivedViews {
     const ctx: DeriveContext = {
       ...this.#context(args),
       sign: async (request) => {
+        // Signatures are logged and counted once each: a view made on every request must not sign.
+        if (args.transient) throw new MirrorError('INTERNAL', `The transient view ${args.view} of ${entry.path} may not sign`, { repository: trust.repository, object: entry.path });
         const made = await this.#ledger.sign(trust, entry.verification, request, { unverifiedInputs: inputsUnverified });
         if (made.role === 'primary') signedPrimary = true;
         else signedUnverified = true;
@@ -103,4 +112,8 @@ export class DerivedViews {
       },
     };
   }
+}
+
+function sha256Of(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }

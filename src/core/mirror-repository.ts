@@ -88,7 +88,7 @@ export class MirrorRepository {
       case 'object':
         return this.fetchObject(c, request);
       case 'view': {
-        const { made, from } = await this.#view(c.of, c.view, path);
+        const { made, from } = await this.#view(c.of, c.view, path, c.transient === true);
         return this.#bytes(made, c.contentType, from);
       }
       case 'signature': {
@@ -127,12 +127,12 @@ export class MirrorRepository {
   }
 
   /** A view of an object: the object is fetched (and verified) first, the view made once per revision. */
-  async #view(of: ObjectRef, view: string, path: string): Promise<{ made: DerivedBytes; from: Served }> {
+  async #view(of: ObjectRef, view: string, path: string, transient = false): Promise<{ made: DerivedBytes; from: Served }> {
     const from = await this.fetchObject(of);
     const entry = this.#deps.store.index.getObject(this.name, of.path);
     if (!entry || entry.sha256 !== from.sha256) throw new MirrorError('INTERNAL', `${of.path} changed while its view was made`, { repository: this.name, object: path });
     const made = await this.#deps.views.get({
-      trust: this.trust, repositoryUrl: this.#repositoryUrl, format: this.format, view, entry,
+      trust: this.trust, repositoryUrl: this.#repositoryUrl, format: this.format, view, entry, transient,
       derivedOf: async (ref, inner) => (await this.#view(ref, inner, ref.path)).made,
     });
     return { made, from };
@@ -292,6 +292,7 @@ export class MirrorRepository {
         verification: verification.record,
       };
       index.putObject(stored);
+      if (ref.retain) index.trimObjects(this.name, ref.retain.group, ref.retain.keep);
       await this.#material.keep(stat.sha256, verification.material);
       return this.#served(stored, 'miss');
     } catch (err) {

@@ -92,8 +92,7 @@ async function findMismatch(expected: Expectation[], object: BytesToVerify): Pro
 }
 
 function recordVouches(index: IndexStore, trust: RepositoryTrust, source: string, vouches: VouchedDigest[], verified: boolean): void {
-  if (vouches.length === 0) return;
-  index.putExpectations(vouches.map((v) => ({
+  index.replaceExpectations(trust.repository, source, vouches.map((v) => ({
     repository: trust.repository, path: v.path, algorithm: v.algorithm, digest: v.digest, size: v.size, source, epoch: trust.epoch, verified,
   })));
 }

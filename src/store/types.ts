@@ -101,10 +101,19 @@ export interface IndexStore {
   putObject(entry: ObjectEntry): void;
   touchObject(repository: string, path: string, checkedAt: number, validators?: { etag?: string; lastModified?: string }): void;
   deleteObjectsByBlob(sha256: string): number;
-  putExpectations(list: Expectation[]): void;
+  /**
+   * What `source` (an index) vouches for now: its previous revision's expectations are dropped, so
+   * paths it no longer lists vouch for nothing and the table holds only what stored indexes list.
+   */
+  replaceExpectations(repository: string, source: string, list: Expectation[]): void;
   getExpectations(repository: string, path: string): Expectation[];
   /** Removes a repository's expectations recorded under any other trust epoch (they vouch for nothing); returns how many. */
   pruneExpectations(repository: string, epoch: string): number;
+  /**
+   * Keeps the `keep` most recently checked objects whose path starts with `prefix` and forgets the
+   * rest (their blobs become orphans that `verify-store --repair` removes); returns how many.
+   */
+  trimObjects(repository: string, prefix: string, keep: number): number;
   getDerived(key: DerivedKey): DerivedRow | undefined;
   /** `unverified`: the bytes were made from, or signed over, something that did not verify (see DerivedBytes). */
   putDerived(key: DerivedKey, sha256: string, unverified?: boolean): void;

@@ -12,12 +12,35 @@ test('pruneExpectations drops other epochs (and pre-epoch rows) of one repositor
   try {
     const e = (repository: string, path: string, source: string, epoch?: string) =>
       ({ repository, path, algorithm: 'sha256' as const, digest: 'a'.repeat(64), source, verified: true, ...(epoch ? { epoch } : {}) });
-    index.putExpectations([e('r', 'old.tgz', 'old', 'e1'), e('r', 'legacy.tgz', 'legacy'), e('r', 'new.tgz', 'new', 'e2'), e('other', 'x.tgz', 'x', 'e1')]);
+    for (const x of [e('r', 'old.tgz', 'old', 'e1'), e('r', 'legacy.tgz', 'legacy'), e('r', 'new.tgz', 'new', 'e2'), e('other', 'x.tgz', 'x', 'e1')]) {
+      index.replaceExpectations(x.repository, x.source, [x]);
+    }
     assert.equal(index.pruneExpectations('r', 'e2'), 2);
     assert.deepEqual(index.getExpectations('r', 'old.tgz'), []);
     assert.deepEqual(index.getExpectations('r', 'legacy.tgz'), []);
     assert.equal(index.getExpectations('r', 'new.tgz')[0]?.epoch, 'e2');
     assert.equal(index.getExpectations('other', 'x.tgz').length, 1, 'another repository is untouched');
+  } finally {
+    index.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('replaceExpectations: an index revision vouches for what it lists now, and only that source is touched', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'countersign-index-'));
+  const index = new SqliteIndexStore(join(dir, 'index.sqlite'));
+  try {
+    const e = (path: string, source: string, digest: string) =>
+      ({ repository: 'r', path, algorithm: 'sha256' as const, digest: digest.repeat(64), source, verified: true, epoch: 'e1' });
+    index.replaceExpectations('r', 'Packages', [e('pool/a_1.deb', 'Packages', 'a'), e('pool/b_1.deb', 'Packages', 'b')]);
+    index.replaceExpectations('r', 'other/Packages', [e('pool/a_1.deb', 'other/Packages', 'a')]);
+    // The next revision drops b_1 and lists a_2.
+    index.replaceExpectations('r', 'Packages', [e('pool/a_1.deb', 'Packages', 'a'), e('pool/a_2.deb', 'Packages', 'c')]);
+    assert.deepEqual(index.getExpectations('r', 'pool/b_1.deb'), [], 'a path the index no longer lists has no expectation left');
+    assert.equal(index.getExpectations('r', 'pool/a_2.deb')[0]?.digest, 'c'.repeat(64));
+    assert.equal(index.getExpectations('r', 'pool/a_1.deb').length, 2, 'both indexes still list a_1');
+    index.replaceExpectations('r', 'other/Packages', []);
+    assert.deepEqual(index.getExpectations('r', 'pool/a_1.deb').map((x) => x.source), ['Packages'], 'an empty revision clears its source');
   } finally {
     index.close();
     await rm(dir, { recursive: true, force: true });
