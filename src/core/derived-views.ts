@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { MirrorError } from '../errors.js';
+import { assertFitsInMemory } from './verify-object.js';
 import type { DeriveContext, FormatRepository, ObjectRef } from '../formats/types.js';
 import type { Store } from '../store/open-store.js';
 import type { ObjectEntry } from '../store/types.js';
@@ -19,6 +20,8 @@ interface ViewArgs {
   format: FormatRepository;
   view: string;
   entry: ObjectEntry;
+  /** The largest object read whole to derive a view (limits.maxInMemorySize). */
+  maxInMemorySize: number;
   /** Made anew for this request and not stored (see the `transient` view classification). */
   transient?: boolean;
   /** How the repository serves a view of another of its objects, with its unverified mark. */
@@ -79,7 +82,11 @@ export class DerivedViews {
         return made;
       },
     };
-    const upstreamBytes = this.#store.hot.get(entry.sha256) ?? (await this.#store.blobs.readAll(entry.sha256));
+    let upstreamBytes = this.#store.hot.get(entry.sha256);
+    if (!upstreamBytes) {
+      assertFitsInMemory(trust.repository, entry.path, entry.size, args.maxInMemorySize);
+      upstreamBytes = await this.#store.blobs.readAll(entry.sha256);
+    }
     const bytes = await args.format.derive!(ctx, args.view, {
       path: entry.path,
       sha256: entry.sha256,

@@ -21,7 +21,7 @@ import type { Served, StaleReason } from './served.js';
 import { RecentAuxiliary } from './recent-auxiliary.js';
 import { SignatureMaterial } from './signature-material.js';
 import type { RepositoryTrust } from './signing-ledger.js';
-import { currentExpectations, verifyObject, type BytesToVerify, type ObjectVerification } from './verify-object.js';
+import { assertFitsInMemory, currentExpectations, verifyObject, type BytesToVerify, type ObjectVerification } from './verify-object.js';
 
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 /** Failures after which a cached copy is better than an error. */
@@ -102,7 +102,7 @@ export class MirrorRepository {
       case 'indexed': {
         const idx = await this.fetchObject(c.index);
         // Blobs are content-addressed, so these are the bytes just served even if a flight replaced the entry since.
-        const bytes = await this.#readBlob(idx.sha256);
+        const bytes = await this.#readBlob(c.index.path, idx.sha256, idx.size);
         const inner = c.resolve({
           path: c.index.path, sha256: idx.sha256, bytes, expectations: (p) => currentExpectations(this.#deps.store.index, this.trust, p),
         });
@@ -132,7 +132,7 @@ export class MirrorRepository {
     const entry = this.#deps.store.index.getObject(this.name, of.path);
     if (!entry || entry.sha256 !== from.sha256) throw new MirrorError('INTERNAL', `${of.path} changed while its view was made`, { repository: this.name, object: path });
     const made = await this.#deps.views.get({
-      trust: this.trust, repositoryUrl: this.#repositoryUrl, format: this.format, view, entry, transient,
+      trust: this.trust, repositoryUrl: this.#repositoryUrl, format: this.format, view, entry, transient, maxInMemorySize: this.config.maxInMemorySize,
       derivedOf: async (ref, inner) => (await this.#view(ref, inner, ref.path)).made,
     });
     return { made, from };
@@ -379,6 +379,7 @@ export class MirrorRepository {
     const fetchAuxiliary = material === 'upstream' ? recording.fetch : this.#material.storedFirst(object.sha256, recording.fetch);
     const outcome = await verifyObject({
       trust: this.trust, path, format: this.format, ctx: { ...this.#verifyContext(), fetchAuxiliary }, object, index: this.#deps.store.index,
+      maxInMemorySize: this.config.maxInMemorySize,
       ...(revision ? { served: revision } : {}),
     });
     if (outcome.ok && outcome.record.status === 'verified') recent.keep();
@@ -409,7 +410,7 @@ export class MirrorRepository {
       expectations: (p) => currentExpectations(index, this.trust, p).filter((e) => e.verified),
       stored: (p) => {
         const e = this.#deps.store.index.getObject(this.name, p);
-        return e ? { sha256: e.sha256, size: e.size, readAll: () => this.#readBlob(e.sha256) } : undefined;
+        return e ? { sha256: e.sha256, size: e.size, readAll: () => this.#readBlob(p, e.sha256, e.size) } : undefined;
       },
     };
   }
@@ -430,10 +431,12 @@ export class MirrorRepository {
     };
   }
 
-  async #readBlob(sha256: string): Promise<Buffer> {
+  /** A stored object read whole, for a format to parse: bounded by limits.maxInMemorySize. */
+  async #readBlob(path: string, sha256: string, size: number): Promise<Buffer> {
     const { hot, blobs } = this.#deps.store;
     const known = hot.get(sha256);
     if (known) return known;
+    assertFitsInMemory(this.name, path, size, this.config.maxInMemorySize);
     const bytes = await blobs.readAll(sha256);
     hot.set(sha256, bytes);
     return bytes;

@@ -54,7 +54,7 @@ export class SqliteIndexStore implements IndexStore {
       getExpectations: db.prepare<[string, string], {
         repository: string; path: string; algorithm: Expectation['algorithm']; digest: string; size: number | null; source: string; epoch: string | null; verified: number;
       }>('SELECT repository, path, algorithm, digest, size, source, epoch, verified FROM expectations WHERE repository = ? AND path = ?'),
-      deleteExpectationsOf: db.prepare('DELETE FROM expectations WHERE repository = ? AND source = ?'),
+      forgetUnlisted: db.prepare('DELETE FROM expectations WHERE repository = ? AND source = ? AND recorded_at < ?'),
       trimObjects: db.prepare(`DELETE FROM objects WHERE repository = @repository AND path IN (
         SELECT path FROM objects WHERE repository = @repository AND substr(path, 1, length(@prefix)) = @prefix
         ORDER BY checked_at DESC, path LIMIT -1 OFFSET @keep)`),
@@ -136,13 +136,14 @@ export class SqliteIndexStore implements IndexStore {
     })();
   }
 
-  replaceExpectations(repository: string, source: string, list: Expectation[]): void {
-    const now = Date.now();
+  recordExpectations(repository: string, source: string, list: Expectation[], forgetUnlistedBefore: number): void {
+    const now = Math.max(Date.now(), forgetUnlistedBefore);
     this.#db.transaction(() => {
-      this.#stmts.deleteExpectationsOf.run(repository, source);
       for (const e of list) {
         this.#stmts.putExpectation.run(e.repository, e.path, e.algorithm, e.digest, e.size ?? null, e.source, now, e.epoch ?? null, e.verified ? 1 : 0);
       }
+      // What this revision lists was just recorded again; what it no longer lists ages out.
+      this.#stmts.forgetUnlisted.run(repository, source, forgetUnlistedBefore);
     })();
   }
 

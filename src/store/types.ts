@@ -102,10 +102,12 @@ export interface IndexStore {
   touchObject(repository: string, path: string, checkedAt: number, validators?: { etag?: string; lastModified?: string }): void;
   deleteObjectsByBlob(sha256: string): number;
   /**
-   * What `source` (an index) vouches for now: its previous revision's expectations are dropped, so
-   * paths it no longer lists vouch for nothing and the table holds only what stored indexes list.
+   * Records what `source` (an index) vouches for now, and forgets what it vouched for earlier, no
+   * longer lists, and last recorded before `forgetUnlistedBefore` (ms since epoch): the table holds
+   * what stored indexes list plus what they listed recently (clients still on a previous revision
+   * fetch its files by hash), not everything they ever listed.
    */
-  replaceExpectations(repository: string, source: string, list: Expectation[]): void;
+  recordExpectations(repository: string, source: string, list: Expectation[], forgetUnlistedBefore: number): void;
   getExpectations(repository: string, path: string): Expectation[];
   /** Removes a repository's expectations recorded under any other trust epoch (they vouch for nothing); returns how many. */
   pruneExpectations(repository: string, epoch: string): number;
