@@ -12,6 +12,12 @@
  * that one map; repomd.xml lists the rewrites' checksums and sizes, and repomd.xml.asc signs it.
  * All of these are derived views keyed by upstream digests and the signing key, and the package
  * signatures are deterministic, so identical inputs always give identical bytes.
+ *
+ * With `trust.packages: keep` (for upstreams too large to re-sign on first request) packages and
+ * primary/filelists/other are served byte-identical, and only repomd.xml (the upstream's, less the
+ * entries the mirror does not serve) is signed by the org: dnf's repo_gpgcheck covers repomd.xml,
+ * which covers each metadata file's checksum, and primary's checksum covers each package. Every
+ * package is still verified (primary checksum and upstream header signature) before it is served.
  */
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
@@ -22,7 +28,7 @@ import { compressionOf, decompressTo, DecompressError, metadataCap } from './dec
 import { decodePackageMap, describeResigned, encodePackageMap, mapLimit } from './package-map.js';
 import { derivedTypeOf, isContentAddressed, safeHref, servedMetadataPath } from './paths.js';
 import { countListedPkgids, readPrimary, rewritePkgidsGz, rewritePrimaryGz } from './primary.js';
-import { parseRepomd, repomdRevision, servedRepomd, type DerivedFile, type Repomd } from './repomd.js';
+import { keptRepomd, parseRepomd, repomdRevision, servedRepomd, type DerivedFile, type Repomd } from './repomd.js';
 import { RpmFormatError } from './rpm-header.js';
 import { parseRpm, signedHeaderBytes } from './rpm-package.js';
 import { resignRpm } from './rpm-resign.js';
@@ -48,6 +54,8 @@ export const rpmFormat: FormatAdapter<RpmTrust> = {
     }
     const keyring = trust.keyring ? await loadOpenPgpKeyring(await readTrustFile(trust.keyring), trust.keyring) : undefined;
     const packageKeyring = trust.packageKeyring ? await loadOpenPgpKeyring(await readTrustFile(trust.packageKeyring), trust.packageKeyring) : keyring;
+    /** Packages keep their upstream bytes (see above); the views have their own names, so a switch never serves the other mode's. */
+    const keep = trust.packages === 'keep';
     // Parsed repomd.xml revisions, so the requests that follow one repomd parse it once.
     const parsed = new LRUCache<string, Repomd>({ max: 4 });
     const repomdOf = (sha256: string, bytes: Buffer): Repomd => {
@@ -77,6 +85,8 @@ export const rpmFormat: FormatAdapter<RpmTrust> = {
     const resolveMetadata = (path: string, index: IndexedInput): Classified => {
       const md = repomdOf(index.sha256, index.bytes);
       for (const e of md.entries) {
+        if (keep && e.role !== 'dropped' && e.path === path) return { kind: 'object', ...metadataRef(e.path), contentType: contentTypeOf(path) };
+        if (keep) continue;
         if (e.role === 'derived' && servedMetadataPath(e.path) === path) return { kind: 'view', of: metadataRef(e.path), view: e.type, contentType: 'application/gzip' };
         if (e.role === 'kept' && e.path === path) return { kind: 'object', ...metadataRef(e.path), contentType: contentTypeOf(path) };
       }
@@ -120,7 +130,8 @@ export const rpmFormat: FormatAdapter<RpmTrust> = {
         return check.ok ? { ok: true, by: [...by, ...check.by] } : fail(`${object.path}: ${check.reason}`);
       }
       const type = derivedTypeOf(object.path);
-      if (!type) return { ok: true, by };
+      // Kept filelists/other are served as they came, covered by their checksum: nothing reads them.
+      if (!type || (keep && type !== 'primary')) return { ok: true, by };
       try {
         const bytes = await object.readAll();
         const compression = compressionOf(object.path);
@@ -134,7 +145,8 @@ export const rpmFormat: FormatAdapter<RpmTrust> = {
           by,
           vouches: packages.map((p) => ({ path: p.path, algorithm: p.algorithm, digest: p.pkgid, size: p.size })),
           // Served metadata lists the re-signed packages, so a primary revision is taken only with all of them verified.
-          companions: packages.map((p) => packageRef(p.path)),
+          // Kept packages are each verified when first asked for, against these vouches.
+          ...(keep ? {} : { companions: packages.map((p) => packageRef(p.path)) }),
         };
       } catch (err) {
         if (err instanceof MetadataError || err instanceof DecompressError) return fail(`${object.path}: ${err.message}`);
@@ -195,6 +207,10 @@ export const rpmFormat: FormatAdapter<RpmTrust> = {
         case 'repomd-asc': {
           return (await ctx.sign({ scheme: 'openpgp-detached', object: REPOMD, data: await buildRepomd(ctx, input) })).signature;
         }
+        case 'kept-repomd':
+          return keptRepomd(repomdOf(input.sha256, input.bytes), input.bytes);
+        case 'kept-repomd-asc':
+          return (await ctx.sign({ scheme: 'openpgp-detached', object: REPOMD, data: keptRepomd(repomdOf(input.sha256, input.bytes), input.bytes) })).signature;
         default:
           throw new MirrorError('INTERNAL', `rpm has no view "${view}"`, { repository, object: input.path });
       }
@@ -202,12 +218,12 @@ export const rpmFormat: FormatAdapter<RpmTrust> = {
 
     return {
       classify(path): Classified {
-        if (path === REPOMD) return { kind: 'view', of: repomdRef, view: 'repomd', contentType: XML };
-        if (path === `${REPOMD}.asc`) return { kind: 'view', of: pinnedRepomd, view: 'repomd-asc', contentType: 'application/pgp-signature' };
+        if (path === REPOMD) return { kind: 'view', of: repomdRef, view: keep ? 'kept-repomd' : 'repomd', contentType: XML };
+        if (path === `${REPOMD}.asc`) return { kind: 'view', of: pinnedRepomd, view: keep ? 'kept-repomd-asc' : 'repomd-asc', contentType: 'application/pgp-signature' };
         if (path === `${REPOMD}.key`) return { kind: 'generated', contentType: 'application/pgp-keys', generate: () => Buffer.from(publishedKeys()) };
-        if (path === '-/setup') return { kind: 'generated', contentType: 'text/plain; charset=utf-8', generate: () => Buffer.from(setupSnippet(repository, repositoryUrl, verify)) };
+        if (path === '-/setup') return { kind: 'generated', contentType: 'text/plain; charset=utf-8', generate: () => Buffer.from(setupSnippet(repository, repositoryUrl, verify, keep ? 'keep' : 'resign')) };
         if (path.startsWith('repodata/')) return { kind: 'indexed', index: pinnedRepomd, resolve: (index) => resolveMetadata(path, index) };
-        if (path.endsWith('.rpm') && safeHref(path)) return { kind: 'view', of: packageRef(path), view: 'package', contentType: RPM };
+        if (path.endsWith('.rpm') && safeHref(path)) return keep ? { kind: 'object', ...packageRef(path) } : { kind: 'view', of: packageRef(path), view: 'package', contentType: RPM };
         return { kind: 'not-found', reason: `${path} is neither repository metadata nor a package` };
       },
 

@@ -196,6 +196,23 @@ export function servedRepomd(repomd: Repomd, derived: ReadonlyMap<string, Derive
   return Buffer.from(out.join(''), 'utf8');
 }
 
+/**
+ * The repomd.xml the mirror serves when packages keep their upstream bytes (`packages: keep`): the
+ * upstream's bytes, with only the dropped entries left out (zchunk and delta files, which this
+ * mirror does not serve, and sqlite copies, which dnf does not read); every other entry, with its
+ * checksum, is the upstream's. Without dropped entries these are the upstream's bytes exactly.
+ */
+export function keptRepomd(repomd: Repomd, upstreamBytes: Buffer): Buffer {
+  const dropped = repomd.entries.filter((e) => e.role === 'dropped');
+  if (dropped.length === 0) return upstreamBytes;
+  const out: string[] = [];
+  const writer = new SpliceWriter((p) => out.push(p));
+  writer.append(repomd.text);
+  for (const e of dropped) writer.edit({ start: lineStart(repomd.text, e.start), end: e.end, with: '' });
+  writer.end();
+  return Buffer.from(out.join(''), 'utf8');
+}
+
 /** Start of the line holding `at`, so a removed element takes its indentation and newline along. */
 function lineStart(text: string, at: number): number {
   const nl = text.lastIndexOf('\n', at - 1);
