@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { SingleBar, Presets } from 'cli-progress';
+import { mavenWarmPaths } from './warm-maven.js';
 
 export interface WarmOptions {
   mirror: string;
@@ -14,8 +15,8 @@ export interface WarmOptions {
 }
 
 export async function warm(file: string, opts: WarmOptions): Promise<number> {
-  const paths = await pathsToWarm(file);
   const base = `${opts.mirror.replace(/\/+$/, '')}/${opts.repo}/`;
+  const paths = await pathsToWarm(file, base);
   const bar = opts.progress ? new SingleBar({ format: 'warming {bar} {value}/{total} {path}', hideCursor: true }, Presets.shades_classic) : undefined;
   bar?.start(paths.length, 0, { path: '' });
   const failures: string[] = [];
@@ -40,9 +41,14 @@ export async function warm(file: string, opts: WarmOptions): Promise<number> {
   return failures.length === 0 ? 0 : 1;
 }
 
-async function pathsToWarm(file: string): Promise<string[]> {
+async function pathsToWarm(file: string, base: string): Promise<string[]> {
   const text = await readFile(file, 'utf8');
   if (file.endsWith('.json')) return npmLockPaths(JSON.parse(text) as unknown);
+  const maven = await mavenWarmPaths(file, text, async (path) => {
+    const res = await fetch(new URL(path, base));
+    return res.ok ? Buffer.from(await res.arrayBuffer()) : undefined;
+  });
+  if (maven) return maven;
   return text
     .split(/\r?\n/)
     .map((l) => l.trim())

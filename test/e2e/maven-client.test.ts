@@ -145,6 +145,43 @@ describe('mvn through the mirror', () => {
       await new Promise((resolve) => proxy.close(resolve));
     }
   });
+
+  test('countersign warm from a pom.xml and a `mvn dependency:list` output; then mvn -C resolves with the upstream gone', async () => {
+    const dataDir = await makeDataDir();
+    dirs.push(dataDir);
+    await writeFile(join(dataDir, 'alice.asc'), alice.armoredPublic);
+    await writeFile(join(dataDir, 'bob.asc'), bob.armoredPublic);
+    const trust = { keyrings: [{ groups: ['org.example'], keyring: 'alice.asc' }, { groups: ['com.acme', 'org.codehaus'], keyring: 'bob.asc' }] };
+    const warmed = await startMirror({ dataDir, repositories: [{ name: 'maven', format: 'maven', upstream: `${upstream.url}${BASE}`, verify: 'require', retries: 0, metadataTtl: '1ms', trust }] });
+    const list = join(work, 'dependency-list.txt');
+    await writeFile(list, [
+      '[INFO] --- maven-dependency-plugin:3.6.0:list (default-cli) @ app ---',
+      '[INFO] ',
+      '[INFO] The following files have been resolved:',
+      '[INFO]    org.example:lib:jar:1.1:compile -- module lib',
+      '[INFO]    com.acme:util:jar:2.1:compile',
+      `[INFO]    ${RESOLVE_PLUGIN.groupId}:${RESOLVE_PLUGIN.artifactId}:maven-plugin:${RESOLVE_PLUGIN.version}:runtime`,
+      '[INFO]    org.codehaus.plexus:plexus-utils:jar:1.1:runtime',
+      '',
+    ].join('\n'));
+    try {
+      const cli = join(process.cwd(), 'bin', 'countersign.js');
+      for (const input of [join(work, 'project', 'pom.xml'), list]) {
+        const { stdout } = await run(process.execPath, [cli, 'warm', '--repo', 'maven', '--mirror', warmed.url, '--no-progress', input]);
+        assert.match(stdout, /warmed (\d+) of \1 objects/, stdout);
+      }
+      await upstream.stop();
+      const settings = (await readFile(join(work, 'settings.xml'), 'utf8')).replace(mirror.url, warmed.url);
+      await writeFile(join(work, 'settings-warmed.xml'), settings);
+      const resolved = await mvn(['-C'], join(work, 'repo-warmed'), 'settings-warmed.xml');
+      assert.ok(resolved.ok, resolved.out);
+      assert.match(resolved.out, /resolved org\.example:lib:jar:1\.1 /);
+      assert.match(resolved.out, /resolved com\.acme:util:jar:2\.1 /);
+    } finally {
+      await upstream.restart();
+      await warmed.close();
+    }
+  });
 });
 
 async function walk(dir: string): Promise<string[]> {
