@@ -149,6 +149,14 @@ describe('maven: trust changes and forged upstream material', () => {
 
     m = await restart(dataDir, repo({ verify: 'warn' }));
     assert.deepEqual(await orgSignature(m, 'org/example/lib/maven-metadata.xml'), { primary: false, unverified: true });
+
+    // metadataSignatures: required — an unsigned list is refused (no downgrade from signed to unsigned).
+    m = await restart(await newDataDir(), repo({ trust: { ...repo().trust, metadataSignatures: 'required' } }), { alice, bob });
+    const refused = await m.get('/maven/org/example/lib/maven-metadata.xml');
+    assert.equal(refused.status, 502);
+    assert.match(((await refused.json()) as { error: string }).error, /no signature/);
+    await publishFile(upstream, BASE, 'org/example/signed/maven-metadata.xml', metadataXml('org.example', 'signed', ['1.0'], '20260101120000'), { author: alice });
+    assert.deepEqual(await orgSignature(m, 'org/example/signed/maven-metadata.xml'), { primary: true, unverified: false });
   });
 
   test('signatures: combined — one .asc with the author\'s and the org\'s signatures (gpg needs both keys)', async () => {

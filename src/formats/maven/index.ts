@@ -80,7 +80,6 @@ export const mavenFormat: FormatAdapter<MavenTrust> = {
       async derive(ctx, view, input): Promise<Buffer> {
         if (view === AS_IS) return input.bytes;
         if (view === COMBINED) {
-          const org = await ctx.sign({ scheme: 'openpgp-detached', object: input.path, data: input.bytes });
           const parsed = parseMavenPath(input.path, trust.orgSignatureSuffix);
           if (parsed.kind !== 'file') throw new MirrorError('INTERNAL', `${input.path} has no author signature`, { repository, object: input.path });
           let author: Buffer | undefined;
@@ -90,6 +89,8 @@ export const mavenFormat: FormatAdapter<MavenTrust> = {
             // No author signature upstream (possible under warn/off): the org's alone.
             if (!(isMirrorError(err) && err.code === 'UPSTREAM_NOT_FOUND')) throw err;
           }
+          // Signed after the author's signature is read, so an unverified one makes this the unverified key's at once.
+          const org = await ctx.sign({ scheme: 'openpgp-detached', object: input.path, data: input.bytes });
           return author ? combineSignatures(author, org.signature) : org.signature;
         }
         if (view === 'md5' || view === 'sha1' || view === 'sha256' || view === 'sha512') {

@@ -20,6 +20,13 @@ export const mavenTrustSchema = z.strictObject({
    */
   checksums: z.array(z.enum(CHECKSUM_ALGORITHMS)).min(1).default(['sha1']),
   /**
+   * Version lists (maven-metadata.xml) with an upstream `.asc`: `ifPresent` (Central signs none) verifies
+   * one when the upstream has it and otherwise accepts checksums only (served, never signed by the
+   * primary key; an upstream that drops a signature it used to serve is not noticed); `required`
+   * refuses an unsigned list, for repositories that sign theirs.
+   */
+  metadataSignatures: z.enum(['ifPresent', 'required']).default('ifPresent'),
+  /**
    * How the author's upstream signature and the organisation's are offered (see NOTES/README):
    * - `beside`: `<file>.asc` is the author's, byte-identical (Gradle pins authors' keys); the org's
    *   is at `<file><orgSignatureSuffix>`;

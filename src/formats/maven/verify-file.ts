@@ -40,7 +40,7 @@ export async function verifyRepositoryFile(
   const pinned = keyrings.forGroup(file.group);
   const asc = pinned ? await ctx.fetchAuxiliary(`${encodePath(object.path)}.asc`, MAX_SIGNATURE_BYTES) : undefined;
   if (!pinned || !asc || asc.kind === 'absent') {
-    if (file.kind === 'metadata') return { ok: true, by, vouches, anchor: 'none', ...withRevision };
+    if (file.kind === 'metadata' && trust.metadataSignatures === 'ifPresent') return { ok: true, by, vouches, anchor: 'none', ...withRevision };
     const why = pinned ? `the upstream has no signature ${object.path}.asc` : `no keyring is pinned for group ${file.group} (trust.keyring or trust.keyrings)`;
     return { ok: false, code: 'VERIFICATION_FAILED', reason: why, vouches };
   }
