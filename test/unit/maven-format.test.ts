@@ -27,7 +27,9 @@ describe('maven paths', () => {
     assert.equal(parseMavenPath('org/example/lib/1.0/lib-1.0.jar.sha1', SUFFIX).kind, 'checksum');
     assert.equal(parseMavenPath('org/example/lib/1.0/lib-1.0.jar.asc', SUFFIX).kind, 'signature');
     assert.equal(parseMavenPath(`org/example/lib/1.0/lib-1.0.jar${SUFFIX}`, SUFFIX).kind, 'org-signature');
-    assert.equal(parseMavenPath('org/example/lib/1.0/lib-1.0.jar.asc.sha1', SUFFIX).kind, 'invalid');
+    for (const odd of ['lib-1.0.jar.asc.sha1', 'lib-1.0.jar.asc.asc', `lib-1.0.jar.sha1${SUFFIX}`, 'lib-1.0.jar.sha1.md5']) {
+      assert.equal(parseMavenPath(`org/example/lib/1.0/${odd}`, SUFFIX).kind, 'invalid', odd);
+    }
   });
 
   test('Ivy layout of sbt plugins: the organisation is one dotted segment', () => {

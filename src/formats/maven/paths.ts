@@ -60,6 +60,8 @@ function repositoryFile(path: string): RepositoryFile | { reason: string } {
   if (segments.length < 2 || !segments.every((s) => SEGMENT.test(s))) return { reason: 'not a path in a Maven or Ivy repository layout' };
   const name = segments[segments.length - 1]!;
   const parent = segments[segments.length - 2]!;
+  // Signatures and sidecars are made or passed beside a file, never files of their own (x.jar.asc.asc).
+  if (/\.(?:asc|md5|sha1|sha256|sha512)$/.test(name)) return { reason: 'signatures and checksums have no signatures or checksums of their own' };
   if (name === 'maven-metadata.xml') {
     // Version level (snapshots) sits below the artifact: …/artifact/1.0-SNAPSHOT/maven-metadata.xml.
     const up = parent.endsWith('-SNAPSHOT') ? 2 : 1;
