@@ -30,6 +30,8 @@ command -v python3 >/dev/null 2>&1 || need="$need python3"
 # Maven: fixture jars and the test's Maven plugin are built with the JDK (jar, javac); mvn is the client.
 command -v mvn >/dev/null 2>&1 || need="$need maven"
 command -v javac >/dev/null 2>&1 || need="$need default-jdk-headless"
+# Gradle: bookworm's 4.4.1 (predates dependency verification, but resolves through the mirror's init script).
+command -v gradle >/dev/null 2>&1 || need="$need gradle"
 if [ -n "$need" ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
