@@ -111,6 +111,23 @@ describe('maven: trust changes and forged upstream material', () => {
     assert.deepEqual(await orgSignature(m, artifactPath(UTIL, 'jar')), { primary: true, unverified: false });
   });
 
+  test('offline, a key removal is applied from the signature material kept with each file', async () => {
+    const dataDir = await newDataDir();
+    let m = await restart(dataDir, repo(), { alice, bob });
+    for (const path of [artifactPath(LIB, 'jar'), artifactPath(UTIL, 'jar')]) {
+      assert.equal((await bytesOf(m, path)).status, 200);
+      assert.equal((await bytesOf(m, `${path}.asc`)).status, 200);
+    }
+    await m.close();
+    await writeFile(join(dataDir, 'bob.asc'), mallory.armoredPublic);
+    m = mirror = await startMirror({ dataDir, offline: true, repositories: [repo()] });
+    assert.notEqual((await bytesOf(m, artifactPath(UTIL, 'jar'))).status, 200, 'bob\'s file: not served, even offline');
+    assert.notEqual((await bytesOf(m, `${artifactPath(UTIL, 'jar')}.asc`)).status, 200);
+    // Positive control: re-verified offline from the kept .asc and sidecars, then org-signed.
+    assert.deepEqual(await orgSignature(m, artifactPath(LIB, 'jar')), { primary: true, unverified: false });
+    assert.equal((await bytesOf(m, `${artifactPath(LIB, 'jar')}.asc`)).status, 200);
+  });
+
   test('a replayed signature (1.0\'s .asc beside 1.1\'s jar) is refused; the genuine pair is served', async () => {
     const m = await restart(await newDataDir(), repo(), { alice, bob });
     const c = { ...LIB, version: '1.2' };

@@ -216,6 +216,35 @@ describe('maven: a verified proxy of a Maven repository', () => {
     assert.ok((await gpgVerify(await orgKey(), jar, (await get(`${dir}/jars/sbt-example.jar.countersign.asc`)).bytes)).ok);
   });
 
+  test('snapshots: the version-level list is revalidated; timestamped builds are immutable, the -SNAPSHOT file is not', async () => {
+    const dir = 'org/example/lib/2.0-SNAPSHOT';
+    const snapshotList = (n: number, stamp: string) => Buffer.from([
+      '<?xml version="1.0" encoding="UTF-8"?>',
+      '<metadata modelVersion="1.1.0"><groupId>org.example</groupId><artifactId>lib</artifactId><version>2.0-SNAPSHOT</version>',
+      `<versioning><snapshot><timestamp>${stamp.slice(0, 8)}.${stamp.slice(8)}</timestamp><buildNumber>${n}</buildNumber></snapshot>`,
+      `<lastUpdated>${stamp}</lastUpdated><snapshotVersions><snapshotVersion><extension>jar</extension>`,
+      `<value>2.0-${stamp.slice(0, 8)}.${stamp.slice(8)}-${n}</value><updated>${stamp}</updated></snapshotVersion></snapshotVersions></versioning></metadata>`,
+      '',
+    ].join('\n'));
+    await publishFile(upstream, BASE, `${dir}/maven-metadata.xml`, snapshotList(1, '20260301100000'), { author: alice });
+    const build1 = await buildJar({ 'b.txt': 'build 1\n' });
+    await publishFile(upstream, BASE, `${dir}/lib-2.0-20260301.100000-1.jar`, build1, { author: alice });
+    await publishFile(upstream, BASE, `${dir}/lib-2.0-SNAPSHOT.jar`, build1, { author: alice });
+    assert.match((await get(`${dir}/maven-metadata.xml`)).bytes.toString(), /<buildNumber>1</);
+    assert.deepEqual((await get(`${dir}/lib-2.0-20260301.100000-1.jar`)).bytes, build1);
+    assert.deepEqual((await get(`${dir}/lib-2.0-SNAPSHOT.jar`)).bytes, build1);
+
+    const build2 = await buildJar({ 'b.txt': 'build 2\n' });
+    await publishFile(upstream, BASE, `${dir}/maven-metadata.xml`, snapshotList(2, '20260301110000'), { author: alice });
+    await publishFile(upstream, BASE, `${dir}/lib-2.0-SNAPSHOT.jar`, build2, { author: alice });
+    mirror.advanceClock(TTL_MS + 1);
+    upstream.resetCounts();
+    assert.match((await get(`${dir}/maven-metadata.xml`)).bytes.toString(), /<buildNumber>2</);
+    assert.deepEqual((await get(`${dir}/lib-2.0-SNAPSHOT.jar`)).bytes, build2, 'the non-unique snapshot is revalidated');
+    assert.deepEqual((await get(`${dir}/lib-2.0-20260301.100000-1.jar`)).bytes, build1);
+    assert.equal(upstream.requests(`${BASE}/${dir}/lib-2.0-20260301.100000-1.jar`), 0, 'a timestamped build is never fetched again');
+  });
+
   test('key rotation: signatures by the old and the new org key both verify with the published keyring', async () => {
     const path = artifactPath(LIB, 'jar');
     const old = (await get(`${path}.countersign.asc`)).bytes;
