@@ -163,13 +163,17 @@ describe('maven: a verified proxy of a Maven repository', () => {
     await publishFile(upstream, BASE, LIB_METADATA, metadataXml('org.example', 'lib', ['1.0', '1.1', '1.2'], '20260201120000'), { author: alice });
   });
 
-  test('a version list that is not XML (or has a DOCTYPE) is refused as malformed', async () => {
+  test('a version list that is not XML, has a DOCTYPE or is huge is refused as malformed, not stored', async () => {
     await publishFile(upstream, BASE, 'org/example/broken/maven-metadata.xml', '<metadata><versioning>', { author: alice });
     assert.equal((await get('org/example/broken/maven-metadata.xml')).res.status, 502);
     await publishFile(upstream, BASE, 'org/example/entity/maven-metadata.xml', '<!DOCTYPE x [<!ENTITY a "aaaa">]><metadata/>', { author: alice });
     const res = await get('org/example/entity/maven-metadata.xml');
     assert.equal(res.res.status, 502);
     assert.equal((JSON.parse(res.bytes.toString()) as { code: string }).code, 'MALFORMED');
+    await publishFile(upstream, BASE, 'org/example/huge/maven-metadata.xml', `<metadata>${' '.repeat(9 * 1024 * 1024)}</metadata>`, { author: alice });
+    const huge = await get('org/example/huge/maven-metadata.xml');
+    assert.equal((JSON.parse(huge.bytes.toString()) as { code: string }).code, 'MALFORMED');
+    assert.equal(mirror.app.store.index.getObject('maven', 'org/example/huge/maven-metadata.xml'), undefined);
   });
 
   test('N concurrent identical requests: one upstream fetch', async () => {

@@ -11,7 +11,7 @@ import { encodePath } from '../encode-path.js';
 import type { UpstreamObject, VerifyContext, VerifyOutcome, VouchedDigest } from '../types.js';
 import { parseChecksumFile } from './checksum-file.js';
 import type { GroupKeyrings } from './keyrings.js';
-import { MetadataError, parseMavenMetadata } from './metadata.js';
+import { MAX_METADATA_BYTES, MetadataError, parseMavenMetadata } from './metadata.js';
 import type { RepositoryFile } from './paths.js';
 import type { MavenTrust } from './trust.js';
 
@@ -27,6 +27,8 @@ export async function verifyRepositoryFile(
 
   let revision: { value: number; label: string } | undefined;
   if (file.kind === 'metadata') {
+    // Refused before it is read into memory: a version list is small.
+    if (object.size > MAX_METADATA_BYTES) return { ok: false, code: 'MALFORMED', reason: `${object.path} is ${object.size} bytes, more than a version list may be (${MAX_METADATA_BYTES})`, vouches };
     try {
       const metadata = parseMavenMetadata(await object.readAll());
       if (metadata.lastUpdated !== undefined) revision = { value: metadata.lastUpdated, label: `lastUpdated ${metadata.lastUpdatedText}` };
