@@ -37,6 +37,8 @@ export function parseChartYaml(bytes: Buffer): ChartMetadata {
   if (!isRecord(raw)) throw new ChartMetadataError('Chart.yaml is not a mapping');
   const fields: Record<string, Json> = {};
   for (const f of STRING_FIELDS) setString(fields, f, raw[f]);
+  // Helm's loader reads a Chart.yaml without apiVersion as v1 (pkg/chart/loader/load.go).
+  fields.apiVersion ??= 'v1';
   for (const f of STRING_LIST_FIELDS) setStringList(fields, f, raw[f]);
   if (raw.deprecated === 'true') fields.deprecated = true;
   const maintainers = listOf(raw.maintainers).filter(isRecord).map((m) => pick(m, MAINTAINER_FIELDS)).filter((m) => Object.keys(m).length > 0);
