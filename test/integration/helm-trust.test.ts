@@ -118,6 +118,28 @@ describe('helm: trust', () => {
     assert.deepEqual(await orgSignature(m, byA), { primary: true, unverified: false });
   });
 
+  test('offline, a removed key is applied from the upstream .prov kept with each chart', async () => {
+    const dataDir = await newDataDir();
+    const m = await restart(dataDir, repository(), [keyA, keyB]);
+    assert.deepEqual(await orgSignature(m, byA), { primary: true, unverified: false });
+    assert.deepEqual(await orgSignature(m, byB), { primary: true, unverified: false });
+    await m.close();
+    mirror = undefined;
+    await writeFile(join(dataDir, 'authors.asc'), keyA.armoredPublic);
+    const offline = mirror = await startMirror({ dataDir, offline: true, repositories: [repository()] });
+    upstream.resetCounts();
+    assert.notEqual((await offline.get(`/charts/${byB.fileName}`)).status, 200, 'signed only by the removed key: not served, even offline');
+    assert.notEqual((await offline.get(`/charts/${byB.fileName}.prov`)).status, 200);
+    assert.deepEqual(await orgSignature(offline, byA), { primary: true, unverified: false });
+    assert.equal(upstream.requests(), 0);
+  });
+
+  test('verify: off serves every chart, each .prov by the unverified key only', async () => {
+    const m = await restart(await newDataDir(), repository({ verify: 'off', trust: {} }));
+    assert.deepEqual(await orgSignature(m, unsigned), { primary: false, unverified: true });
+    assert.deepEqual(await orgSignature(m, byA), { primary: false, unverified: true });
+  });
+
   test('a genuine .prov of another chart, replayed beside this one, is refused', async () => {
     const victim = await packageChart('delta', '1.0.0');
     // The author really signed alpha's .prov; the upstream serves it as delta's.
