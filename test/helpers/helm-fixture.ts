@@ -54,7 +54,7 @@ export interface HelmRepoFixture {
   url: string;
   charts: FixtureChart[];
   /** Publishes an archive (and its `.prov` when `signer` is given); call writeIndex after. */
-  publish(chart: FixtureChart, opts?: { signer?: ChartAuthorKey; prov?: string; url?: 'relative' | 'absolute' | 'subdir' }): Promise<void>;
+  publish(chart: FixtureChart, opts?: { signer?: ChartAuthorKey; prov?: string; url?: 'relative' | 'absolute' | 'subdir' | 'foreign' }): Promise<void>;
   /** index.yaml listing every published chart; `generated` moves forward each time. */
   writeIndex(over?: { digestOf?: (c: FixtureChart) => string }): void;
 }
@@ -76,7 +76,7 @@ export function helmRepo(upstream: FixtureUpstream, prefix: string): HelmRepoFix
       const i = charts.findIndex((c) => c.fileName === chart.fileName);
       if (i >= 0) charts.splice(i, 1);
       charts.push(chart);
-      urls.set(chart, style === 'absolute' ? `${url}/${path}` : path);
+      urls.set(chart, style === 'absolute' ? `${url}/${path}` : style === 'foreign' ? `https://releases.upstream.example/download/${path}` : path);
     },
     writeIndex(over = {}) {
       generated += 60_000;

@@ -32,13 +32,14 @@ describe('helm: scenario matrix', () => {
   before(async () => {
     [upstream, author] = await Promise.all([startFixtureUpstream(), makeChartAuthorKey('Chart Author')]);
     repo = helmRepo(upstream, '/charts');
-    for (const [key, name, version] of [['demo', 'demo', '0.1.0'], ['sub', 'demo', '0.2.0'], ['abs', 'other', '1.0.0'], ['fresh', 'fresh', '1.0.0'], ['busy', 'busy', '3.0.0']] as const) {
+    for (const [key, name, version] of [['demo', 'demo', '0.1.0'], ['sub', 'demo', '0.2.0'], ['abs', 'other', '1.0.0'], ['fresh', 'fresh', '1.0.0'], ['busy', 'busy', '3.0.0'], ['foreign', 'foreign', '1.0.0']] as const) {
       charts[key] = await packageChart(name, version);
     }
     await repo.publish(charts.demo!, { signer: author });
     await repo.publish(charts.sub!, { signer: author, url: 'subdir' });
     await repo.publish(charts.abs!, { signer: author, url: 'absolute' });
     await repo.publish(charts.busy!, { signer: author });
+    await repo.publish(charts.foreign!, { signer: author, url: 'foreign' });
     repo.writeIndex();
     dataDir = await makeDataDir();
     await writeFile(join(dataDir, 'authors.asc'), author.armoredPublic);
@@ -93,6 +94,15 @@ describe('helm: scenario matrix', () => {
       assert.equal((await verifyLikeHelm(author.armoredPublic, got.prov, got.bytes, c.fileName)).ok, false);
       assert.equal((await verifyLikeHelm(keys, got.prov, Buffer.concat([got.bytes, Buffer.from([0])]), c.fileName)).ok, false);
     }
+  });
+
+  test('a chart the index puts on another host is not fetched around the mirror: its URL answers 404 with the reason', async () => {
+    const { doc } = await index();
+    const url = doc.entries.foreign![0]!.urls[0]!;
+    assert.equal(url, `${mirror.url}/helm/-/outside-upstream/${charts.foreign!.fileName}`);
+    const res = await fetch(url);
+    assert.equal(res.status, 404);
+    assert.match(((await res.json()) as { error: string }).error, /outside this repository's upstream/);
   });
 
   test('warm hit: index within its TTL and cached charts are served without an upstream request', async () => {

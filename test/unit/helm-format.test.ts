@@ -88,18 +88,35 @@ describe('helm: index.yaml', () => {
     assert.equal(parsed.generated, Date.parse('2024-01-02T03:04:05Z'));
   });
 
-  test('the served index points at the mirror and keeps every other scalar as written', () => {
-    const served = servedIndexYaml(parseIndexYaml(Buffer.from(index), base), (p) => `http://mirror.example/helm/${p}`).toString();
-    assert.match(served, /urls:\n\s*- http:\/\/mirror\.example\/helm\/demo-1\.10\.tgz\n/);
-    assert.match(served, /version: 1\.10\n/);
-    assert.match(served, /appVersion: 1\.0\n/);
-    assert.match(served, new RegExp(`digest: ${digest}`));
-    assert.doesNotMatch(served, /elsewhere/, 'a chart only reachable around the mirror is left out');
-    assert.doesNotMatch(served, /127\.0\.0\.1:9/);
+  const serve = (text: string): string => servedIndexYaml(
+    parseIndexYaml(Buffer.from(text), base), (p) => `http://mirror.example/helm/${p}`, (name) => `http://mirror.example/helm/-/outside-upstream/${name}`,
+  ).toString();
+
+  test('the served index points at the mirror and keeps every other byte as written', () => {
+    const served = serve(index);
+    const expected = index
+      .replace('http://127.0.0.1:9/repo/demo-1.10.tgz', 'http://mirror.example/helm/demo-1.10.tgz')
+      .replace('https://elsewhere.upstream.example/x-1.0.0.tgz', 'http://mirror.example/helm/-/outside-upstream/x-1.0.0.tgz');
+    assert.equal(served, expected);
+  });
+
+  test('URLs written quoted, in flow lists or with an anchor are replaced as valid YAML', () => {
+    const text = [
+      'entries:', '  a:', `  - {name: a, version: 1.0.0, digest: ${digest}, urls: ["a-1.0.0.tgz", 'charts/a b-1.0.0.tgz']}`,
+      '  b:', '  - name: b', '    urls:', '    - &u b-1.0.0.tgz', '    version: 2.0.0', '',
+    ].join('\n');
+    const served = parse(serve(text)) as { entries: Record<string, { urls: string[] }[]> };
+    assert.deepEqual(served.entries.a![0]!.urls, ['http://mirror.example/helm/a-1.0.0.tgz', 'http://mirror.example/helm/charts/a b-1.0.0.tgz'], 'a URL plain YAML cannot hold is quoted');
+    assert.deepEqual(served.entries.b![0]!.urls, ['http://mirror.example/helm/b-1.0.0.tgz']);
   });
 
   test('refuses what is not an index', () => {
-    for (const bad of ['entries: [1, 2]\n', 'entries:\n  demo: 3\n', '- a\n', 'entries:\n  demo:\n  - 1\n', 'a: 1\na: 2\n', 'entries: {\n']) {
+    for (const bad of [
+      'entries: [1, 2]\n', 'entries:\n  demo: 3\n', '- a\n', 'entries:\n  demo:\n  - 1\n', 'a: 1\na: 2\n', 'entries: {\n',
+      // A URL the rewrite would not see: an alias, a mapping, urls that are not a list.
+      'x: &u https://elsewhere.upstream.example/x.tgz\nentries:\n  d:\n  - name: d\n    urls:\n    - *u\n',
+      'entries:\n  d:\n  - urls:\n    - {a: b}\n', 'entries:\n  d:\n  - urls: d-1.0.0.tgz\n',
+    ]) {
       assert.throws(() => parseIndexYaml(Buffer.from(bad), base), IndexYamlError, bad);
     }
     assert.throws(() => parseIndexYaml(Buffer.from([0xff, 0xfe]), base), /UTF-8/);

@@ -3,12 +3,13 @@
  * helm/helm pkg/repo/index.go): `apiVersion: v1`, `entries: {<name>: [<chart version>…]}` with
  * `digest` (sha256 hex of the .tgz) and `urls`, and `generated`. It is not signed.
  *
- * The bytes are attacker-controlled: parsed with the `yaml` package (aliases bounded, duplicate
- * keys refused), size capped by the caller. The served index is the upstream document with only
- * the `urls` of each version replaced, every other scalar kept as written (a version `1.10` or an
- * appVersion `1.0` must not turn into a number).
+ * The bytes are attacker-controlled: parsed with the `yaml` package (duplicate keys refused, a URL
+ * that is not a plain string refused, so an alias cannot smuggle one past the rewrite). The served
+ * index is the upstream text with only each URL scalar replaced in place, every other byte kept as
+ * written (a version `1.10` or an appVersion `1.0` must not turn into a number; re-serialising a
+ * large index would also take seconds).
  */
-import { Document, isMap, isScalar, isSeq, parseDocument, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import { chartPathOf } from './chart-urls.js';
 
 export class IndexYamlError extends Error {
@@ -25,9 +26,20 @@ export interface IndexedChart {
   paths: string[];
 }
 
+/** Where a URL scalar is in the index text, and the path it maps to (none: outside the upstream base). */
+interface UrlSpan {
+  start: number;
+  end: number;
+  path?: string;
+  /** The last segment of a URL outside the upstream base, for the placeholder URL clients get. */
+  outside?: string;
+}
+
 export interface ParsedIndex {
-  doc: Document;
+  /** The index text (UTF-8 decoded): spans index into it. */
+  text: string;
   charts: IndexedChart[];
+  urls: UrlSpan[];
   /** `generated`, ms since the epoch, when it is a valid timestamp. */
   generated?: number;
 }
@@ -49,6 +61,7 @@ export function parseIndexYaml(bytes: Buffer, base: URL): ParsedIndex {
     throw new IndexYamlError('index.yaml: "entries" is not a mapping');
   }
   const charts: IndexedChart[] = [];
+  const urls: UrlSpan[] = [];
   for (const pair of isMap(entries) ? entries.items : []) {
     const name = scalarText(pair.key);
     if (name === undefined) throw new IndexYamlError('index.yaml: a chart name is not a string');
@@ -57,52 +70,54 @@ export function parseIndexYaml(bytes: Buffer, base: URL): ParsedIndex {
     for (const item of pair.value.items) {
       if (!isMap(item)) throw new IndexYamlError(`index.yaml: a version of "${name}" is not a mapping`);
       if (charts.length >= MAX_ENTRIES) throw new IndexYamlError(`index.yaml lists more than ${MAX_ENTRIES} chart versions`);
-      charts.push(chartOf(name, item, base));
+      charts.push(chartOf(name, item, base, urls));
     }
   }
   const generated = Date.parse(scalarText(doc.contents.get('generated', true)) ?? '');
-  return { doc, charts, ...(Number.isFinite(generated) ? { generated } : {}) };
+  return { text, charts, urls, ...(Number.isFinite(generated) ? { generated } : {}) };
 }
 
-function chartOf(name: string, item: YAMLMap, base: URL): IndexedChart {
+function chartOf(name: string, item: YAMLMap, base: URL, spans: UrlSpan[]): IndexedChart {
   const version = scalarText(item.get('version', true)) ?? '';
   const rawDigest = scalarText(item.get('digest', true))?.toLowerCase().replace(/^sha256:/, '');
   const urls = item.get('urls', true);
   const paths: string[] = [];
-  if (isSeq(urls)) {
-    for (const u of urls.items) {
-      const text = scalarText(u);
-      const path = text === undefined ? undefined : chartPathOf(text, base);
-      if (path !== undefined) paths.push(path);
-    }
+  if (urls !== undefined && urls !== null && !isSeq(urls)) throw new IndexYamlError(`index.yaml: "urls" of ${name} ${version} is not a list`);
+  for (const u of isSeq(urls) ? urls.items : []) {
+    if (!isScalar(u) || typeof u.value !== 'string' || !u.range) throw new IndexYamlError(`index.yaml: a URL of ${name} ${version} is not a string`);
+    const path = chartPathOf(u.value, base);
+    spans.push({ start: u.range[0], end: u.range[1], ...(path !== undefined ? { path } : { outside: lastSegment(u.value) }) });
+    if (path !== undefined) paths.push(path);
   }
   return { name, version, ...(rawDigest && /^[0-9a-f]{64}$/.test(rawDigest) ? { digest: rawDigest } : {}), paths };
 }
 
 /**
- * The index clients get: every version's `urls` replaced by the mirror URLs of the paths it maps
- * to; a version none of whose URLs this repository can serve is left out (its chart could only be
- * fetched around the mirror, unverified). Charts whose every version was left out go too.
+ * The index clients get: each chart URL replaced by its mirror URL. A URL outside the upstream base
+ * (another host, a query string) cannot be fetched and verified through this repository: it is
+ * replaced by `outsideUrl(url)`, which the mirror answers with a 404 naming the reason, so the
+ * client never fetches a chart (or its author's .prov) around the mirror.
  */
-export function servedIndexYaml(parsed: ParsedIndex, servedUrl: (path: string) => string): Buffer {
-  const doc = parsed.doc.clone();
-  const entries = isMap(doc.contents) ? doc.contents.get('entries', true) : undefined;
-  if (isMap(entries)) {
-    let at = 0;
-    for (const pair of [...entries.items]) {
-      if (!isSeq(pair.value)) continue;
-      const kept = [];
-      for (const item of pair.value.items) {
-        const chart = parsed.charts[at++]!;
-        if (chart.paths.length === 0 || !isMap(item)) continue;
-        item.set('urls', doc.createNode(chart.paths.map(servedUrl)));
-        kept.push(item);
-      }
-      pair.value.items = kept;
-      if (kept.length === 0) entries.items.splice(entries.items.indexOf(pair), 1);
-    }
+export function servedIndexYaml(parsed: ParsedIndex, servedUrl: (path: string) => string, outsideUrl: (fileName: string) => string): Buffer {
+  const parts: string[] = [];
+  let at = 0;
+  for (const span of parsed.urls) {
+    parts.push(parsed.text.slice(at, span.start), yamlUrl(span.path !== undefined ? servedUrl(span.path) : outsideUrl(span.outside ?? 'chart.tgz')));
+    at = span.end;
   }
-  return Buffer.from(doc.toString({ indentSeq: false, lineWidth: 0 }), 'utf8');
+  parts.push(parsed.text.slice(at));
+  return Buffer.from(parts.join(''), 'utf8');
+}
+
+function lastSegment(url: string): string {
+  const path = url.split(/[?#]/)[0] ?? '';
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  return /^[A-Za-z0-9._+-]{1,200}$/.test(name) ? name : 'chart.tgz';
+}
+
+/** A URL as a YAML scalar valid in block and flow context: plain when it can be, double-quoted otherwise. */
+function yamlUrl(url: string): string {
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[A-Za-z0-9:/._~%@+;=$&!*'()-]*$/.test(url) ? url : JSON.stringify(url);
 }
 
 function scalarText(node: unknown): string | undefined {

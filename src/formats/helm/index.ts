@@ -31,6 +31,8 @@ const YAML_TYPE = 'application/x-yaml';
 const CHART_TYPE = 'application/gzip';
 const PROV_TYPE = 'application/pgp-signature';
 const MAX_PROV_BYTES = 256 * 1024;
+/** Where the served index points a chart whose upstream URL is outside the upstream base. */
+const OUTSIDE = '-/outside-upstream/';
 
 export const helmFormat: FormatAdapter<HelmTrust> = {
   name: 'helm',
@@ -109,6 +111,9 @@ export const helmFormat: FormatAdapter<HelmTrust> = {
     return {
       classify(path): Classified {
         if (path === INDEX) return { kind: 'view', of: indexRef, view: 'index', contentType: YAML_TYPE };
+        if (path.startsWith(OUTSIDE)) {
+          return { kind: 'not-found', reason: `the upstream index.yaml lists ${path.slice(OUTSIDE.length)} at a URL outside this repository's upstream: the mirror cannot fetch or verify it (it fetches charts from its upstream only)` };
+        }
         if (path === '-/setup') return { kind: 'generated', contentType: 'text/plain; charset=utf-8', generate: () => Buffer.from(setupSnippet(repository, repositoryUrl, verify)) };
         if (path.endsWith('.tgz.prov') && isChartPath(path.slice(0, -5))) return { kind: 'view', of: chartRef(path.slice(0, -5)), view: 'prov', contentType: PROV_TYPE };
         if (isChartPath(path)) return { kind: 'object', ...chartRef(path) };
@@ -121,7 +126,9 @@ export const helmFormat: FormatAdapter<HelmTrust> = {
 
       async derive(ctx, view, input): Promise<Buffer> {
         try {
-          if (view === 'index') return servedIndexYaml(indexOf(input.sha256, input.bytes), (p) => `${ctx.repositoryUrl}/${encodePath(p)}`);
+          if (view === 'index') {
+            return servedIndexYaml(indexOf(input.sha256, input.bytes), (p) => `${ctx.repositoryUrl}/${encodePath(p)}`, (name) => `${ctx.repositoryUrl}/${OUTSIDE}${name}`);
+          }
           if (view === 'prov') {
             const metadata = parseChartYaml(await readChartYaml(input.bytes));
             const body = provenanceBody(metadata, chartFileName(input.path), input.sha256);
