@@ -56,7 +56,7 @@ export interface HelmRepoFixture {
   /** Publishes an archive (and its `.prov` when `signer` is given); call writeIndex after. */
   publish(chart: FixtureChart, opts?: { signer?: ChartAuthorKey; prov?: string; url?: 'relative' | 'absolute' | 'subdir' | 'foreign' }): Promise<void>;
   /** index.yaml listing every published chart; `generated` moves forward each time. */
-  writeIndex(over?: { digestOf?: (c: FixtureChart) => string }): void;
+  writeIndex(over?: { digestOf?: (c: FixtureChart) => string; generated?: string }): void;
 }
 
 export function helmRepo(upstream: FixtureUpstream, prefix: string): HelmRepoFixture {
@@ -91,7 +91,7 @@ export function helmRepo(upstream: FixtureUpstream, prefix: string): HelmRepoFix
           );
         }
       }
-      lines.push(`generated: "${new Date(generated).toISOString()}"`, '');
+      lines.push(`generated: "${over.generated ?? new Date(generated).toISOString()}"`, '');
       upstream.setFile(`${prefix}/index.yaml`, lines.join('\n'), { contentType: 'application/x-yaml' });
     },
   };

@@ -182,6 +182,20 @@ describe('helm: scenario matrix', () => {
     }
   });
 
+  test('rollback: an index older than the served one (by its generated time) is refused and the served one kept', async () => {
+    const previous = (await index()).text;
+    repo.writeIndex({ generated: '2020-01-01T00:00:00Z' });
+    try {
+      mirror.advanceClock(TTL_MS + 1);
+      const res = await index();
+      assert.equal(res.res.status, 200);
+      assert.equal(res.text, previous);
+      assert.ok(res.res.headers.get('x-countersign-stale'));
+    } finally {
+      repo.writeIndex();
+    }
+  });
+
   test('concurrent identical requests for a cold chart make one upstream fetch', async () => {
     upstream.resetCounts();
     const path = `/helm/${charts.busy!.fileName}`;
