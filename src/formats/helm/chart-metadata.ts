@@ -56,9 +56,14 @@ export function parseChartYaml(bytes: Buffer): ChartMetadata {
   return { name, version, fields };
 }
 
-/** The metadata part of a provenance body, as `helm package --sign` writes it (ends with "\n"). */
+/**
+ * The metadata part of a provenance body, as `helm package --sign` writes it (ends with "\n").
+ * Long strings are not folded: yaml.v2 folds plain scalars at the first space past column 80,
+ * which no option of the `yaml` package reproduces; an unfolded line reads back the same, and
+ * Helm compares only the signature and the files map.
+ */
 export function metadataYaml(metadata: ChartMetadata): string {
-  return stringify(metadata.fields, { sortMapEntries: true, indentSeq: false, lineWidth: 80, minContentWidth: 20 });
+  return stringify(metadata.fields, { sortMapEntries: true, indentSeq: false, lineWidth: 0 });
 }
 
 function dependencyOf(d: Record<string, unknown>): Record<string, Json> {
