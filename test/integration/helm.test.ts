@@ -66,7 +66,9 @@ describe('helm: scenario matrix', () => {
   const fetchChart = async (url: string): Promise<{ bytes: Buffer; prov: string; res: Response }> => {
     const res = await fetch(url);
     const bytes = Buffer.from(await res.arrayBuffer());
-    const prov = await (await fetch(`${url}.prov`)).text();
+    const provRes = await fetch(`${url}.prov`);
+    if (provRes.status === 200) assert.equal(provRes.headers.get('content-type'), 'application/pgp-signature');
+    const prov = await provRes.text();
     return { res, bytes, prov };
   };
 
@@ -84,6 +86,7 @@ describe('helm: scenario matrix', () => {
       assert.ok(entry.urls[0]!.endsWith(`/${c.fileName}`), 'the file name Helm matches the .prov by is unchanged');
       const got = await fetchChart(entry.urls[0]!);
       assert.equal(got.res.status, 200);
+      assert.equal(got.res.headers.get('content-type'), 'application/gzip');
       assert.match(got.res.headers.get('x-countersign-verification') ?? '', /^verified; by=openpgp:[0-9A-F]{40}.*anchor=pinned/);
       assert.ok(got.bytes.equals(c.bytes));
       const check = await verifyLikeHelm(keys, got.prov, got.bytes, c.fileName);
