@@ -7,6 +7,12 @@
  *
  *   node --import tsx bench/soak.ts                  # 10 minutes
  *   SOAK_SECONDS=120 node --import tsx bench/soak.ts # shorter
+ *   node --expose-gc --import tsx bench/soak.ts      # samples after a full GC: retained memory, not garbage
+ *
+ * The mirror runs in this process beside its fixture upstreams, whose published files grow as it
+ * runs: `fixtures` is their size, `hot` the mirror's memory cache (limits.memoryCache, set by
+ * SOAK_MEMORY_CACHE, default 32MiB, so that a full cache is reached early). What should stay flat is
+ * heap and RSS less those two.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
@@ -25,8 +31,10 @@ const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const SAMPLE_SECONDS = Number(process.env.SOAK_SAMPLE_SECONDS ?? 10);
 const CLIENTS = Number(process.env.SOAK_CLIENTS ?? 8);
 const TTL_MS = 5_000;
+const MEMORY_CACHE = process.env.SOAK_MEMORY_CACHE ?? '32MiB';
+const gc = (globalThis as { gc?: () => void }).gc;
 
-interface Sample { t: number; rssMb: number; heapMb: number; buffersMb: number; fds: number; requests: number; errors: number }
+interface Sample { t: number; rssMb: number; heapMb: number; buffersMb: number; hotMb: number; fixturesMb: number; fds: number; requests: number; errors: number }
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const fds = (): number => readdirSync('/proc/self/fd').length;
@@ -65,6 +73,7 @@ export async function soak(): Promise<void> {
   const ttl = `${TTL_MS}ms`;
   const mirror = await startMirror({
     dataDir,
+    limits: { memoryCache: MEMORY_CACHE },
     repositories: [
       { name: 'files', format: 'raw', upstream: rawUp.url, trust: { keyring: 'upstream.asc', checksums: 'sha256' }, metadataTtl: ttl },
       { name: 'npm', format: 'npm', upstream: npm.url, trust: { keys: npm.keysDocument }, metadataTtl: ttl },
@@ -131,11 +140,14 @@ export async function soak(): Promise<void> {
   const samples: Sample[] = [];
   const started = Date.now();
   const take = (): void => {
+    gc?.();
     const m = process.memoryUsage();
+    const fixtures = [...rawFiles.values()].reduce((n, b) => n + b.byteLength * 3, 0); // file, and the upstream's copy and .asc
+    const hot = mirror.app.store.hot.calculatedSize;
     // Buffers (arrayBuffers) include the fixture upstreams' files, which grow as objects are published.
-    samples.push({ t: Math.round((Date.now() - started) / 1000), rssMb: mb(m.rss), heapMb: mb(m.heapUsed), buffersMb: mb(m.arrayBuffers), fds: fds(), requests, errors });
+    samples.push({ t: Math.round((Date.now() - started) / 1000), rssMb: mb(m.rss), heapMb: mb(m.heapUsed), buffersMb: mb(m.arrayBuffers), hotMb: mb(hot), fixturesMb: mb(fixtures), fds: fds(), requests, errors });
     const s = samples[samples.length - 1]!;
-    console.log(`t=${String(s.t).padStart(4)}s rss=${s.rssMb} MB heap=${s.heapMb} MB buffers=${s.buffersMb} MB fds=${s.fds} requests=${s.requests} errors=${s.errors}`);
+    console.log(`t=${String(s.t).padStart(4)}s rss=${s.rssMb} MB heap=${s.heapMb} MB buffers=${s.buffersMb} MB (hot ${s.hotMb}, fixtures ~${s.fixturesMb}) rss-less-both=${Math.round((s.rssMb - s.hotMb - s.fixturesMb) * 10) / 10} MB fds=${s.fds} requests=${s.requests} errors=${s.errors}`);
   };
   take();
   const sampler = setInterval(take, SAMPLE_SECONDS * 1000);
@@ -150,6 +162,8 @@ export async function soak(): Promise<void> {
   const maxFds = Math.max(...settled.map((s) => s.fds));
   console.log(`\nsoak ${SECONDS}s, ${CLIENTS} clients: ${last.requests} requests (${Math.round(last.requests / SECONDS)}/s), ${last.errors} errors, ${published} objects published`);
   console.log(`RSS from t=${first.t}s: ${first.rssMb} → ${last.rssMb} MB (max ${maxRss}); fds ${first.fds} → ${last.fds} (max ${maxFds})`);
+  const own = (s: Sample): number => Math.round((s.rssMb - s.hotMb - s.fixturesMb) * 10) / 10;
+  console.log(`heap${gc ? ' after GC' : ''} from t=${first.t}s: ${first.heapMb} → ${last.heapMb} MB; RSS less hot cache and fixtures: ${own(first)} → ${own(last)} MB`);
   if (failures.size > 0) console.log(`failures: ${JSON.stringify(Object.fromEntries(failures))}`);
 
   await mirror.close();

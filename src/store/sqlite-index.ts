@@ -54,6 +54,10 @@ export class SqliteIndexStore implements IndexStore {
       getExpectations: db.prepare<[string, string], {
         repository: string; path: string; algorithm: Expectation['algorithm']; digest: string; size: number | null; source: string; epoch: string | null; verified: number;
       }>('SELECT repository, path, algorithm, digest, size, source, epoch, verified FROM expectations WHERE repository = ? AND path = ?'),
+      forgetUnlisted: db.prepare('DELETE FROM expectations WHERE repository = ? AND source = ? AND recorded_at < ?'),
+      trimObjects: db.prepare(`DELETE FROM objects WHERE repository = @repository AND path IN (
+        SELECT path FROM objects WHERE repository = @repository AND substr(path, 1, length(@prefix)) = @prefix
+        ORDER BY checked_at DESC, path LIMIT -1 OFFSET @keep)`),
       pruneExpectations: db.prepare('DELETE FROM expectations WHERE repository = ? AND (epoch IS NULL OR epoch != ?)'),
       getPin: db.prepare<[string, string], { sha256: string; pinned_at: number }>('SELECT sha256, pinned_at FROM trust_pins WHERE repository = ? AND name = ?'),
       putPin: db.prepare('INSERT OR IGNORE INTO trust_pins (repository, name, sha256, pinned_at) VALUES (?, ?, ?, ?)'),
@@ -132,12 +136,14 @@ export class SqliteIndexStore implements IndexStore {
     })();
   }
 
-  putExpectations(list: Expectation[]): void {
-    const now = Date.now();
+  recordExpectations(repository: string, source: string, list: Expectation[], forgetUnlistedBefore: number): void {
+    const now = Math.max(Date.now(), forgetUnlistedBefore);
     this.#db.transaction(() => {
       for (const e of list) {
         this.#stmts.putExpectation.run(e.repository, e.path, e.algorithm, e.digest, e.size ?? null, e.source, now, e.epoch ?? null, e.verified ? 1 : 0);
       }
+      // What this revision lists was just recorded again; what it no longer lists ages out.
+      this.#stmts.forgetUnlisted.run(repository, source, forgetUnlistedBefore);
     })();
   }
 
@@ -152,6 +158,10 @@ export class SqliteIndexStore implements IndexStore {
       ...(r.size === null ? {} : { size: r.size }),
       ...(r.epoch === null ? {} : { epoch: r.epoch }),
     }));
+  }
+
+  trimObjects(repository: string, prefix: string, keep: number): number {
+    return this.#stmts.trimObjects.run({ repository, prefix, keep }).changes;
   }
 
   pruneExpectations(repository: string, epoch: string): number {
