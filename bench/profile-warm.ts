@@ -46,7 +46,7 @@ export async function profileWarm(): Promise<void> {
   const port = await freePort();
   const configFile = join(dataDir, 'config.yaml');
   await writeFile(configFile, configText({
-    listen: { host: '127.0.0.1', port }, publicUrl: `http://127.0.0.1:${port}`, dataDir, log: { level: 'info' },
+    listen: { host: '127.0.0.1', port, maxRequestsPerSocket: 0 }, publicUrl: `http://127.0.0.1:${port}`, dataDir, log: { level: 'info' },
     repositories: [{ name: 'files', format: 'raw', upstream: upstream.url, trust: { keyring: 'upstream.asc', checksums: 'sha256' }, metadataTtl: '1h' }],
   }));
   const profDir = join(dataDir, 'profile');
