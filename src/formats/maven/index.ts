@@ -32,7 +32,8 @@ export const mavenFormat: FormatAdapter<MavenTrust> = {
         { repository },
       );
     }
-    const orgFingerprint = keys.list().find((k) => k.kind === 'openpgp' && k.role === 'primary' && k.status === 'active')?.id;
+    // Read at each request: a rotation changes it without a restart.
+    const orgFingerprint = (): string | undefined => keys.list().find((k) => k.kind === 'openpgp' && k.role === 'primary' && k.status === 'active')?.id;
 
     const fileRef = (file: RepositoryFile): ObjectRef => ({ path: file.path, mutable: file.mutable, contentType: file.contentType });
     // The author's signature as served beside the file: the digest the file's verification recorded.
@@ -43,7 +44,7 @@ export const mavenFormat: FormatAdapter<MavenTrust> = {
     return {
       classify(path): Classified {
         if (path === '-/setup') {
-          return { kind: 'generated', contentType: 'text/plain; charset=utf-8', generate: () => Buffer.from(setupText(repository, repositoryUrl, verify, trust, orgFingerprint)) };
+          return { kind: 'generated', contentType: 'text/plain; charset=utf-8', generate: () => Buffer.from(setupText(repository, repositoryUrl, verify, trust, orgFingerprint())) };
         }
         const parsed = parseMavenPath(path, trust.orgSignatureSuffix);
         switch (parsed.kind) {
