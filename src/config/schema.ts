@@ -54,6 +54,11 @@ export const repositorySchema = z.strictObject({
   anchor: z.enum(['pinned', 'first-use']).default('pinned'),
   trust: z.record(z.string(), z.unknown()).default({}),
   metadataTtl: duration.default(300_000),
+  /**
+   * How long an upstream 404/410 for an object is remembered and answered without asking the
+   * upstream again (0: not remembered). Clients that probe many repositories (Maven) profit.
+   */
+  notFoundTtl: duration.default(0),
   maxObjectSize: byteSize.optional(),
   maxInMemorySize: byteSize.optional(),
   credentials: z

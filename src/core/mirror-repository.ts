@@ -17,6 +17,7 @@ import type { DerivedSignatures } from './derived-signatures.js';
 import type { DerivedViews } from './derived-views.js';
 import { contentKey, loadDerived, type DerivedBytes } from './derived-blob.js';
 import { FollowedDownloads, type FollowedDownload } from './followed-downloads.js';
+import { NotFoundCache } from './not-found-cache.js';
 import type { Served, StaleReason } from './served.js';
 import { RecentAuxiliary } from './recent-auxiliary.js';
 import { SignatureMaterial } from './signature-material.js';
@@ -52,6 +53,7 @@ export class MirrorRepository {
   readonly #log: Logger;
   readonly #material: SignatureMaterial;
   readonly #recentAuxiliary: RecentAuxiliary;
+  readonly #missCache: NotFoundCache;
 
   constructor(config: RepositoryConfig, format: FormatRepository, upstream: UpstreamClient | undefined, deps: MirrorRepositoryDeps) {
     this.config = config;
@@ -61,6 +63,7 @@ export class MirrorRepository {
     this.#log = deps.log.child({ repo: config.name, format: config.format });
     this.#material = new SignatureMaterial(deps.store, config.name, config.upstream);
     this.#recentAuxiliary = new RecentAuxiliary(config.metadataTtlMs, deps.now);
+    this.#missCache = new NotFoundCache(config.notFoundTtl, deps.now);
   }
 
   get name(): string {
@@ -148,6 +151,12 @@ export class MirrorRepository {
     } else if (this.#deps.offline) {
       this.#count('offline');
       throw new MirrorError('OFFLINE_MISS', `The mirror is offline and ${path} is not cached`, { repository: this.name, object: path });
+    } else {
+      const missed = this.#missCache.recent(path);
+      if (missed !== undefined) {
+        this.#count('not-found-cached');
+        throw new MirrorError('UPSTREAM_NOT_FOUND', `The upstream has no ${path} (HTTP ${missed}, remembered for notFoundTtl)`, { repository: this.name, object: path });
+      }
     }
     // Prerequisites are fetched outside this object's flight: verifying them may fetch this very
     // object (an RPM primary takes its packages as companions), which would otherwise wait on itself.
@@ -239,6 +248,7 @@ export class MirrorRepository {
     }
     switch (result.kind) {
       case 'absent':
+        if (!entry) this.#missCache.remember(path, result.status);
         throw new MirrorError('UPSTREAM_NOT_FOUND', `The upstream has no ${path} (HTTP ${result.status})`, { repository: this.name, object: path });
       case 'not-modified':
         if (!entry) throw new MirrorError('UPSTREAM_BAD_STATUS', `The upstream answered 304 to an unconditional request for ${path}`, { repository: this.name, object: path });

@@ -1,6 +1,8 @@
 /** The registry of formats: adding a format is one folder and one line here. */
 import { alpineFormat } from './alpine/index.js';
 import { debianFormat } from './debian/index.js';
+import { helmFormat } from './helm/index.js';
+import { mavenFormat } from './maven/index.js';
 import { npmFormat } from './npm/index.js';
 import { ociFormat } from './oci/index.js';
 import { rawFormat } from './raw/index.js';
@@ -14,4 +16,6 @@ export const FORMATS: ReadonlyMap<string, FormatAdapter> = new Map<string, Forma
   [rawFormat.name, rawFormat as FormatAdapter],
   [rpmFormat.name, rpmFormat as FormatAdapter],
   [alpineFormat.name, alpineFormat as FormatAdapter],
+  [helmFormat.name, helmFormat as FormatAdapter],
+  [mavenFormat.name, mavenFormat as FormatAdapter],
 ]);
