@@ -3,6 +3,7 @@ import { alpineFormat } from './alpine/index.js';
 import { debianFormat } from './debian/index.js';
 import { npmFormat } from './npm/index.js';
 import { ociFormat } from './oci/index.js';
+import { pypiFormat } from './pypi/index.js';
 import { rawFormat } from './raw/index.js';
 import { rpmFormat } from './rpm/index.js';
 import type { FormatAdapter } from './types.js';
@@ -11,6 +12,7 @@ export const FORMATS: ReadonlyMap<string, FormatAdapter> = new Map<string, Forma
   [debianFormat.name, debianFormat as FormatAdapter],
   [npmFormat.name, npmFormat as FormatAdapter],
   [ociFormat.name, ociFormat as FormatAdapter],
+  [pypiFormat.name, pypiFormat as FormatAdapter],
   [rawFormat.name, rawFormat as FormatAdapter],
   [rpmFormat.name, rpmFormat as FormatAdapter],
   [alpineFormat.name, alpineFormat as FormatAdapter],
