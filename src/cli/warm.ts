@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { SingleBar, Presets } from 'cli-progress';
+import { isPythonLockFile, parsePylock, parseRequirementsTxt, pythonPathsToWarm } from './warm-pypi.js';
 
 export interface WarmOptions {
   mirror: string;
@@ -14,11 +15,11 @@ export interface WarmOptions {
 }
 
 export async function warm(file: string, opts: WarmOptions): Promise<number> {
-  const paths = await pathsToWarm(file);
   const base = `${opts.mirror.replace(/\/+$/, '')}/${opts.repo}/`;
+  const failures: string[] = [];
+  const paths = (await pythonLockPaths(file, base, failures)) ?? (await pathsToWarm(file));
   const bar = opts.progress ? new SingleBar({ format: 'warming {bar} {value}/{total} {path}', hideCursor: true }, Presets.shades_classic) : undefined;
   bar?.start(paths.length, 0, { path: '' });
-  const failures: string[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < paths.length) {
@@ -38,6 +39,14 @@ export async function warm(file: string, opts: WarmOptions): Promise<number> {
   for (const f of failures) process.stderr.write(`failed: ${f}\n`);
   process.stdout.write(`warmed ${paths.length - failures.length} of ${paths.length} objects in ${opts.repo}\n`);
   return failures.length === 0 ? 0 : 1;
+}
+
+/** Python lock files (requirements.txt with hashes, pylock.toml): pages first, then the files they name. */
+async function pythonLockPaths(file: string, base: string, failures: string[]): Promise<string[] | undefined> {
+  const text = await readFile(file, 'utf8');
+  const kind = isPythonLockFile(file, text);
+  if (!kind) return undefined;
+  return pythonPathsToWarm(kind === 'pylock' ? parsePylock(text) : parseRequirementsTxt(text), base, failures);
 }
 
 async function pathsToWarm(file: string): Promise<string[]> {
