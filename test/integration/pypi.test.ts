@@ -271,6 +271,16 @@ describe('pypi repository', () => {
     assert.ok(vOld.ok && vOld.status.includes(`VALIDSIG ${oldId}`), vOld.status);
   });
 
+  test('paths that are no distribution file, page or API document are not proxied', async () => {
+    upstream.resetCounts();
+    for (const path of ['/py/files/cs-beta/simple/cs-beta', '/py/files/cs-beta/pypi/cs-beta/json', '/py/simple/', '/py/by-name/cs-beta/x.whl', '/py/simple/..%2fx/', '/py/files/CS_Beta/packages/x.whl']) {
+      const res = await mirror.get(path);
+      assert.ok(res.status === 404 || res.status === 400, `${path}: ${res.status}`);
+      await res.arrayBuffer();
+    }
+    assert.equal(upstream.requests(), 0, 'nothing was asked of the upstream');
+  });
+
   test('the client setup names the simple index and the org key', async () => {
     const text = await (await mirror.get('/py/-/setup')).text();
     assert.ok(text.includes(`index-url = ${mirror.url}/py/simple/`));

@@ -11,7 +11,7 @@ import { MirrorError } from '../../errors.js';
 import { encodePath } from '../encode-path.js';
 import type { Classified, FormatAdapter, FormatRepository, ObjectRef, VerifyOutcome } from '../types.js';
 import { checkFiles } from './check-files.js';
-import { isProjectName, normalizeProject } from './names.js';
+import { isDistFileName, isProjectName, normalizeProject } from './names.js';
 import { negotiatePage } from './negotiate.js';
 import { PageFormatError, parseProjectPage, SIMPLE_HTML, SIMPLE_JSON, type ProjectPage } from './project-page.js';
 import { resolveProvenance, verifyProvenance } from './provenance.js';
@@ -66,6 +66,9 @@ export const pypiFormat: FormatAdapter<PypiTrust> = {
         if (top === 'files' && rest.length > 0 && project === name) {
           const file = rest.join('/');
           if (file.endsWith('.asc')) return { kind: 'signature', scheme: 'openpgp-detached', of: path.slice(0, -4), contentType: 'application/pgp-signature' };
+          // Only distribution files and their metadata: the mirror is no proxy for anything else on the upstream.
+          const last = rest.at(-1)!;
+          if (!isDistFileName(last.endsWith('.metadata') ? last.slice(0, -9) : last)) return { kind: 'not-found', reason: `${last} is not a distribution file name` };
           return { kind: 'object', path: `files/${project}/${file}`, mutable: false, contentType: OCTETS, upstreamPath: encodePath(file), requires: [pageRef(project)] };
         }
         if (top === 'provenance' && rest.length === 1 && project === name) {

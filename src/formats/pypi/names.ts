@@ -22,9 +22,11 @@ export function isProjectName(name: string): boolean {
  * printable ASCII without characters that mean something in a URL or in HTML.
  */
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+!-]{0,254}$/;
+/** Extensions of distributions an index has accepted (wheels and sdists, and the legacy formats). */
+const DIST_EXTENSION = /-[^-]*\.(?:whl|tar\.gz|zip|tar\.bz2|tar\.xz|tgz|egg|exe|msi|rpm|dmg|deb)$/;
 
 export function isDistFileName(name: string): boolean {
-  return FILE_NAME.test(name) && !name.endsWith('.asc') && !name.endsWith('.metadata');
+  return FILE_NAME.test(name) && DIST_EXTENSION.test(name);
 }
 
 /** The project a distribution file belongs to, as far as its name says (wheels name it exactly). */
