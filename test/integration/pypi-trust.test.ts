@@ -5,14 +5,19 @@
  * and checks with the real gpg which org key signed what is served, with positive controls.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { startFixtureUpstream, type FixtureUpstream } from '../helpers/fixture-upstream.js';
 import { gpgVerify } from '../helpers/gpg.js';
-import { makeDataDir, removeDir, startMirror, type RunningMirror } from '../helpers/mirror-harness.js';
+import { configText, makeDataDir, removeDir, startMirror, type RunningMirror } from '../helpers/mirror-harness.js';
 import { buildDists } from '../helpers/pypi-dists.js';
 import { PypiFixture, type PublishedFile } from '../helpers/pypi-fixture.js';
 
 const TTL_MS = 60_000;
+const exec = promisify(execFile);
 const ACCEPT = 'application/vnd.pypi.simple.v1+json';
 
 describe('pypi: trust changes take effect at the next request', () => {
@@ -131,6 +136,22 @@ describe('pypi: trust changes take effect at the next request', () => {
     assert.ok(listed, 'listed under warn');
     assert.deepEqual(await orgSignature(m, listed), { primary: false, unverified: true });
     assert.deepEqual(await orgSignature(m, (await fileUrl(m, 'cs-gamma', other.filename))!), { primary: true, unverified: false });
+
+    // The operator accepts the change with the real CLI: the next page pins the new hash, and the
+    // file is verified and primary-signed again under require.
+    await m.close();
+    mirror = undefined;
+    const config = join(dataDir, 'config.yaml');
+    await writeFile(config, configText({ dataDir, repositories: [repo()] }));
+    const pin = `pypi:cs-gamma/${gamma.filename}`;
+    const { stdout } = await exec(process.execPath, [join(process.cwd(), 'bin', 'countersign.js'), '--config', config, 'trust', 'accept', 'py', pin]);
+    assert.match(stdout, /forgot 1 pin/);
+    m = await restart(dataDir, repo());
+    m.advanceClock(TTL_MS + 1);
+    const accepted = await fileUrl(m, 'cs-gamma', gamma.filename);
+    assert.ok(accepted, 'listed again once accepted');
+    assert.ok(accepted.endsWith(swapped.path), 'with the new bytes');
+    assert.deepEqual(await orgSignature(m, accepted), { primary: true, unverified: false });
   });
 
   test('offline after a trust change: re-verified from what is stored, without the upstream', async () => {
