@@ -89,6 +89,20 @@ describe('pip through the mirror', () => {
     }
   });
 
+  test('the HTML view: pip parses the PEP 503 page the mirror generates (requests forced to text/html)', async () => {
+    const proxy = await acceptRewritingProxy(mirror.url, 'text/html');
+    try {
+      const dest = await tempDir();
+      const r = await runPip(['download', '--index-url', `${proxy.url}/py/simple`, '--dest', dest, 'cs-alpha']);
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+      assert.deepEqual((await readdir(dest)).sort(), ['cs_alpha-1.0-py3-none-any.whl', 'cs_beta-1.0-py3-none-any.whl']);
+      assert.ok(proxy.served.some((t) => t.startsWith('application/vnd.pypi.simple.v1+html')), proxy.served.join(' '));
+      assert.ok(!proxy.served.some((t) => t.startsWith('application/vnd.pypi.simple.v1+json')));
+    } finally {
+      proxy.server.close();
+    }
+  });
+
   test('a tampered upstream file makes pip install fail: the mirror refuses it (positive control installs)', async () => {
     upstream.setMode(index.files.get('cs-gamma')![0]!.path, 'tamper');
     const target = join(await tempDir(), 'site');
@@ -134,4 +148,21 @@ async function pageAlteringProxy(mirrorUrl: string): Promise<{ url: string; serv
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+/** Forwards page requests to the mirror with another Accept header, and records the Content-Types answered. */
+async function acceptRewritingProxy(mirrorUrl: string, accept: string): Promise<{ url: string; server: Server; served: string[] }> {
+  const served: string[] = [];
+  const server = createServer((req, res) => {
+    void (async () => {
+      const upstream = await fetch(`${mirrorUrl}${req.url}`, { headers: { accept } });
+      const body = Buffer.from(await upstream.arrayBuffer());
+      const type = upstream.headers.get('content-type') ?? 'application/octet-stream';
+      served.push(type);
+      res.writeHead(upstream.status, { 'content-type': type, 'content-length': body.length });
+      res.end(body);
+    })().catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, served };
 }
