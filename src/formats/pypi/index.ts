@@ -13,7 +13,7 @@ import type { Classified, FormatAdapter, FormatRepository, ObjectRef, VerifyOutc
 import { checkFiles } from './check-files.js';
 import { isDistFileName, isProjectName, normalizeProject } from './names.js';
 import { negotiatePage } from './negotiate.js';
-import { PageFormatError, parseProjectPage, SIMPLE_HTML, SIMPLE_JSON, type ProjectPage } from './project-page.js';
+import { MAX_PAGE_BYTES, PageFormatError, parseProjectPage, SIMPLE_HTML, SIMPLE_JSON, type ProjectPage } from './project-page.js';
 import { resolveProvenance, verifyProvenance } from './provenance.js';
 import { pageHtml, pageJson, servedPage } from './served-page.js';
 import { setupSnippet } from './setup.js';
@@ -93,6 +93,8 @@ export const pypiFormat: FormatAdapter<PypiTrust> = {
         }
         if (top === 'provenance') return verifyProvenance(ctx, object, project, anchorOf());
         if (top === 'pypi') return verifyJsonApi(ctx, object, project, base, anchorOf());
+        // Checked before the bytes are read into memory.
+        if (object.size > MAX_PAGE_BYTES) return { ok: false, code: 'MALFORMED', reason: `the project page is larger than ${MAX_PAGE_BYTES} bytes` };
         let doc: ProjectPage;
         try {
           doc = page(object.sha256, await object.readAll(), project);

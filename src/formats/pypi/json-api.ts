@@ -28,7 +28,11 @@ interface JsonApiDoc {
   lastSerial?: number;
 }
 
+/** The JSON API repeats every release's files: allowed larger than a page, still bounded. */
+const MAX_DOCUMENT_BYTES = 128 * 1024 * 1024;
+
 function parseJsonApi(bytes: Buffer, path: string, project: string, base: URL): JsonApiDoc {
+  if (bytes.length > MAX_DOCUMENT_BYTES) throw new MirrorError('MALFORMED', `the JSON API document is larger than ${MAX_DOCUMENT_BYTES} bytes`, { object: path });
   let doc: unknown;
   try {
     doc = JSON.parse(bytes.toString('utf8'));
@@ -62,6 +66,7 @@ function distFile(entry: Record<string, unknown>, docUrl: URL, base: URL): DistF
 }
 
 export async function verifyJsonApi(ctx: VerifyContext, object: UpstreamObject, project: string, base: URL, anchor: 'first-use' | 'none'): Promise<VerifyOutcome> {
+  if (object.size > MAX_DOCUMENT_BYTES) return { ok: false, code: 'MALFORMED', reason: `the JSON API document is larger than ${MAX_DOCUMENT_BYTES} bytes` };
   let parsed: JsonApiDoc;
   try {
     parsed = parseJsonApi(await object.readAll(), object.path, project, base);

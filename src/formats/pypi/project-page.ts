@@ -42,7 +42,11 @@ export interface ProjectPage {
 
 export class PageFormatError extends Error {}
 
+/** Far above the largest project pages an index serves; bounds the memory one page's parse can take. */
+export const MAX_PAGE_BYTES = 64 * 1024 * 1024;
+
 export function parseProjectPage(bytes: Buffer, project: string, pageUrl: URL, base: URL): ProjectPage {
+  if (bytes.length > MAX_PAGE_BYTES) throw new PageFormatError(`the page is larger than ${MAX_PAGE_BYTES} bytes`);
   let doc: unknown;
   try {
     doc = JSON.parse(bytes.toString('utf8'));
