@@ -154,6 +154,18 @@ describe('pypi: trust changes take effect at the next request', () => {
     assert.deepEqual(await orgSignature(m, accepted), { primary: true, unverified: false });
   });
 
+  test('verify: off serves pages and files, every .asc by the unverified key; back to require, the primary key', async () => {
+    const dataDir = await newDataDir();
+    let m = await restart(dataDir, repo({ verify: 'off', anchor: 'pinned' }));
+    const page = await m.get('/py/simple/cs-beta/', { headers: { accept: ACCEPT } });
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('x-countersign-verification') ?? '', /^unverified; mode=off/);
+    await page.arrayBuffer();
+    assert.deepEqual(await orgSignature(m, (await fileUrl(m, 'cs-beta', beta.filename))!), { primary: false, unverified: true });
+    m = await restart(dataDir, repo());
+    assert.deepEqual(await orgSignature(m, (await fileUrl(m, 'cs-beta', beta.filename))!), { primary: true, unverified: false });
+  });
+
   test('offline after a trust change: re-verified from what is stored, without the upstream', async () => {
     const dataDir = await newDataDir();
     let m = await restart(dataDir, repo());
