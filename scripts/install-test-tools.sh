@@ -27,6 +27,8 @@ command -v python3 >/dev/null 2>&1 || need="$need python3"
 # Second consumers of the Release files the mirror serves: python-debian and python-apt (system python).
 /usr/bin/python3 -c 'import debian.deb822' >/dev/null 2>&1 || need="$need python3-debian"
 /usr/bin/python3 -c 'import apt_pkg' >/dev/null 2>&1 || need="$need python3-apt"
+# Python: pip (>= 22.3: PEP 691 JSON pages, PEP 658 metadata) installs through the mirror; wheels are built with python3's zipfile.
+python3 -m pip --version >/dev/null 2>&1 || need="$need python3-pip"
 if [ -n "$need" ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

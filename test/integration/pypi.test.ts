@@ -77,6 +77,7 @@ describe('pypi repository', () => {
     assert.deepEqual(wheel.hashes, { sha256: beta10.sha256 });
     assert.equal(wheel['gpg-sig'], true);
     assert.deepEqual(wheel['core-metadata'], { sha256: beta10.metadataSha256 });
+    assert.ok(!('dist-info-metadata' in wheel), 'PEP 714: no legacy key in JSON (older pips fail on it)');
     const sdist = doc.files.find((f) => f.filename.endsWith('.tar.gz'))!;
     assert.equal(sdist.yanked, 'broken <b>"build"</b> & more');
     const alpha = (await page('cs-alpha')).doc.files[0]!;

@@ -78,9 +78,9 @@ export function pageJson(page: ServedPage): Buffer {
       url: f.url,
       hashes: f.hashes,
       ...(f.requiresPython !== undefined ? { 'requires-python': f.requiresPython } : {}),
+      // PEP 714: JSON carries `core-metadata` only. pip 22.3 to 23.1 (Debian bookworm's 23.0.1 among
+      // them) fail hard on a `dist-info-metadata` object in JSON; HTML keeps both attributes.
       'core-metadata': metadata,
-      // PEP 714: the legacy key is served beside the new one, with the same value.
-      'dist-info-metadata': metadata,
       'gpg-sig': true,
       yanked: f.yanked,
       ...(f.size !== undefined ? { size: f.size } : {}),
