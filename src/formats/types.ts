@@ -17,7 +17,11 @@ export interface ObjectRef {
   /** Revalidated after metadataTtl (indexes); immutable objects are fetched once. */
   mutable: boolean;
   contentType?: string;
-  /** URL path relative to the upstream base, already percent-encoded (default: `path` encoded per segment). */
+  /**
+   * URL path relative to the upstream base, already percent-encoded (default: `path` encoded per segment);
+   * or an absolute URL on an origin the operator allowed (`redirects.allow`), fetched as if the upstream
+   * had redirected there (no credentials).
+   */
   upstreamPath?: string;
   /** Accept header for the upstream request. */
   accept?: string;
@@ -270,6 +274,8 @@ export interface FormatOpenOptions<TTrust> {
   repositoryUrl: string;
   /** The resolved upstream base URL (may carry credentials: never log or serve it). */
   upstream?: string;
+  /** Origins besides the upstream's the operator lets the mirror fetch from (`redirects.allow`). */
+  redirectOrigins?: readonly string[];
   /** How trust the configuration does not pin is anchored (`anchor` in the repository config). */
   anchor: 'pinned' | 'first-use';
   /** Public keys of the organisation (signing goes through DeriveContext.sign). */

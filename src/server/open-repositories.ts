@@ -57,6 +57,7 @@ export async function openRepositories(
       configDir: config.configDir,
       repositoryUrl: `${config.publicUrl}/${repo.name}`,
       upstream,
+      ...(repo.redirects ? { redirectOrigins: repo.redirects.allow } : {}),
       keys: deps.keys,
       readTrustFile: material.readingFiles((p) => readTrustFile(config.configDir, repo.name, p)),
       listTrustDir: material.listingDirs((p) => listTrustDir(config.configDir, repo.name, p)),
