@@ -31,15 +31,19 @@ export class PypiFixture {
   /** Pages omit `_last-serial` when false. */
   sendSerial = true;
 
-  constructor(upstream: FixtureUpstream) {
+  /** Where files are hosted: the index itself (relative URLs), or another server (absolute URLs), as the public index does. */
+  readonly filesHost: FixtureUpstream;
+
+  constructor(upstream: FixtureUpstream, filesHost?: FixtureUpstream) {
     this.upstream = upstream;
+    this.filesHost = filesHost ?? upstream;
   }
 
   publish(project: string, version: string, dist: BuiltDist, opts: Partial<Pick<PublishedFile, 'requiresPython' | 'yanked' | 'provenance'>> = {}): PublishedFile {
     const sha256 = hex(dist.bytes);
     const path = `/packages/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${dist.filename}`;
-    this.upstream.setFile(path, dist.bytes);
-    this.upstream.setFile(`${path}.metadata`, dist.metadata);
+    this.filesHost.setFile(path, dist.bytes);
+    this.filesHost.setFile(`${path}.metadata`, dist.metadata);
     const file: PublishedFile = { project, version, filename: dist.filename, sha256, path, metadataSha256: hex(dist.metadata), size: dist.bytes.length, ...opts };
     const list = (this.files.get(project) ?? []).filter((f) => f.filename !== dist.filename);
     list.push(file);
@@ -54,8 +58,8 @@ export class PypiFixture {
   pageJson(project: string): Record<string, unknown> {
     const files = (this.files.get(project) ?? []).map((f) => ({
       filename: f.filename,
-      // Relative to the page, as indexes may write them.
-      url: `../../packages/${f.sha256.slice(0, 2)}/${f.sha256.slice(2, 4)}/${f.filename}`,
+      // Relative to the page when the index hosts its files, as indexes may write them.
+      url: this.filesHost === this.upstream ? `../..${f.path}` : `${this.filesHost.url}${f.path}`,
       hashes: { sha256: f.claimedSha256 ?? f.sha256 },
       ...(f.requiresPython ? { 'requires-python': f.requiresPython } : {}),
       'core-metadata': { sha256: f.metadataSha256 },
@@ -82,7 +86,7 @@ export class PypiFixture {
     this.upstream.setHandler(`/pypi/${project}/json`, (_req, res) => {
       const list = this.files.get(project) ?? [];
       const entry = (f: PublishedFile) => ({
-        filename: f.filename, url: `${this.upstream.url}${f.path}`, digests: { sha256: f.claimedSha256 ?? f.sha256, md5: '0'.repeat(32) },
+        filename: f.filename, url: `${this.filesHost.url}${f.path}`, digests: { sha256: f.claimedSha256 ?? f.sha256, md5: '0'.repeat(32) },
         size: f.size, yanked: Boolean(f.yanked), requires_python: f.requiresPython ?? null, has_sig: false,
         packagetype: f.filename.endsWith('.whl') ? 'bdist_wheel' : 'sdist',
       });

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { parsePylock, parseRequirementsTxt } from '../../src/cli/warm-pypi.js';
 import { checkFiles } from '../../src/formats/pypi/check-files.js';
-import { locateFile } from '../../src/formats/pypi/file-url.js';
+import { locateFile, originSet, upstreamOf } from '../../src/formats/pypi/file-url.js';
 import { isProjectName, normalizeProject } from '../../src/formats/pypi/names.js';
 import { negotiatePage } from '../../src/formats/pypi/negotiate.js';
 import { PageFormatError, parseProjectPage } from '../../src/formats/pypi/project-page.js';
@@ -52,6 +52,23 @@ describe('pypi file URLs (attacker-controlled)', () => {
       ['/root/p/.hidden', '.hidden'],
     ] as const) {
       assert.equal(locateFile(url, name, pageUrl, base).ok, false, url);
+    }
+  });
+});
+
+describe('pypi files on another allowed origin', () => {
+  test('map to ~/<scheme>/<host>/… and back; other origins and forged mirror paths are refused', () => {
+    const origins = originSet(['https://files.example', 'http://127.0.0.1:8081']);
+    const located = locateFile('https://files.example/packages/ab/demo-1.0.tar.gz', 'demo-1.0.tar.gz', pageUrl, base, origins);
+    assert.deepEqual(located, { ok: true, path: '~/https/files.example/packages/ab/demo-1.0.tar.gz' });
+    assert.equal(upstreamOf('~/https/files.example/packages/ab/demo-1.0.tar.gz', origins), 'https://files.example/packages/ab/demo-1.0.tar.gz');
+    assert.equal(upstreamOf('~/http/127.0.0.1:8081/p/demo-1.0.tar.gz', origins), 'http://127.0.0.1:8081/p/demo-1.0.tar.gz');
+    assert.equal(upstreamOf('p/demo-1.0.tar.gz', origins), 'p/demo-1.0.tar.gz');
+    assert.equal(locateFile('https://evil.example/demo-1.0.tar.gz', 'demo-1.0.tar.gz', pageUrl, base, origins).ok, false);
+    assert.equal(locateFile('https://user:pw@files.example/demo-1.0.tar.gz', 'demo-1.0.tar.gz', pageUrl, base, origins).ok, false);
+    assert.equal(locateFile('../../~/https/files.example/demo-1.0.tar.gz', 'demo-1.0.tar.gz', pageUrl, base, origins).ok, false, 'no same-origin path poses as another origin');
+    for (const forged of ['~/https/evil.example/demo-1.0.tar.gz', '~/ftp/files.example/x', '~/https/files.example:443/x', '~/https/files.example', '~/https/user@files.example/x']) {
+      assert.equal(upstreamOf(forged, origins), undefined, forged);
     }
   });
 });

@@ -8,7 +8,6 @@
  */
 import { LRUCache } from 'lru-cache';
 import { MirrorError } from '../../errors.js';
-import { encodePath } from '../encode-path.js';
 import type { Classified, FormatAdapter, FormatRepository, ObjectRef, VerifyOutcome } from '../types.js';
 import { checkFiles } from './check-files.js';
 import { isDistFileName, isProjectName, normalizeProject } from './names.js';
@@ -19,6 +18,7 @@ import { pageHtml, pageJson, servedPage } from './served-page.js';
 import { setupSnippet } from './setup.js';
 import { pypiTrustSchema, type PypiTrust } from './trust.js';
 import { pageUrl, upstreamBase } from './upstream-base.js';
+import { originSet, upstreamOf } from './file-url.js';
 import { jsonApiRef, deriveJsonApi, verifyJsonApi } from './json-api.js';
 
 const OCTETS = 'application/octet-stream';
@@ -27,7 +27,7 @@ export const pypiFormat: FormatAdapter<PypiTrust> = {
   name: 'pypi',
   trustSchema: pypiTrustSchema,
 
-  async open({ repository, verify, anchor, upstream, repositoryUrl }): Promise<FormatRepository> {
+  async open({ repository, verify, anchor, upstream, redirectOrigins, repositoryUrl }): Promise<FormatRepository> {
     if (verify === 'require' && anchor !== 'first-use') {
       throw new MirrorError(
         'CONFIG_INVALID',
@@ -37,6 +37,8 @@ export const pypiFormat: FormatAdapter<PypiTrust> = {
       );
     }
     const base = upstreamBase(upstream);
+    // Files on another origin (an index's files host) are served only from origins the operator allowed.
+    const origins = originSet(redirectOrigins);
     const parsed = new LRUCache<string, ProjectPage>({ max: 16 });
     const anchorOf = (): 'first-use' | 'none' => (anchor === 'first-use' ? 'first-use' : 'none');
 
@@ -46,7 +48,7 @@ export const pypiFormat: FormatAdapter<PypiTrust> = {
     const page = (sha256: string, bytes: Buffer, project: string): ProjectPage => {
       const known = parsed.get(sha256);
       if (known) return known;
-      const made = parseProjectPage(bytes, project, pageUrl(base, project), base);
+      const made = parseProjectPage(bytes, project, pageUrl(base, project), base, origins);
       parsed.set(sha256, made);
       return made;
     };
@@ -69,10 +71,12 @@ export const pypiFormat: FormatAdapter<PypiTrust> = {
           // Only distribution files and their metadata: the mirror is no proxy for anything else on the upstream.
           const last = rest.at(-1)!;
           if (!isDistFileName(last.endsWith('.metadata') ? last.slice(0, -9) : last)) return { kind: 'not-found', reason: `${last} is not a distribution file name` };
-          return { kind: 'object', path: `files/${project}/${file}`, mutable: false, contentType: OCTETS, upstreamPath: encodePath(file), requires: [pageRef(project)] };
+          const upstreamPath = upstreamOf(file, origins);
+          if (upstreamPath === undefined) return { kind: 'not-found', reason: `${path} names no origin the mirror may fetch from` };
+          return { kind: 'object', path: `files/${project}/${file}`, mutable: false, contentType: OCTETS, upstreamPath, requires: [pageRef(project)] };
         }
         if (top === 'provenance' && rest.length === 1 && project === name) {
-          return { kind: 'indexed', index: { ...pageRef(project), pinned: true }, resolve: (input) => resolveProvenance(page(input.sha256, input.bytes, project), project, rest[0]!, base, pageRef(project)) };
+          return { kind: 'indexed', index: { ...pageRef(project), pinned: true }, resolve: (input) => resolveProvenance(page(input.sha256, input.bytes, project), project, rest[0]!, base, origins, pageRef(project)) };
         }
         if (top === 'pypi') {
           const ref = jsonApiRef(project, rest);
@@ -92,7 +96,7 @@ export const pypiFormat: FormatAdapter<PypiTrust> = {
             : { ok: false, code: 'VERIFICATION_FAILED', reason: `${object.path} is not listed with a hash by any verified project page` };
         }
         if (top === 'provenance') return verifyProvenance(ctx, object, project, anchorOf());
-        if (top === 'pypi') return verifyJsonApi(ctx, object, project, base, anchorOf());
+        if (top === 'pypi') return verifyJsonApi(ctx, object, project, base, origins, anchorOf());
         // Checked before the bytes are read into memory.
         if (object.size > MAX_PAGE_BYTES) return { ok: false, code: 'MALFORMED', reason: `the project page is larger than ${MAX_PAGE_BYTES} bytes` };
         let doc: ProjectPage;
@@ -112,7 +116,7 @@ export const pypiFormat: FormatAdapter<PypiTrust> = {
 
       derive(ctx, view, input): Buffer {
         const [top, project = ''] = input.path.split('/');
-        if (top === 'pypi') return deriveJsonApi(ctx, input, project, base);
+        if (top === 'pypi') return deriveJsonApi(ctx, input, project, base, origins);
         const upstreamPage = page(input.sha256, input.bytes, project);
         // Today's mode and record: under require a refused file is left out; under warn/off it is listed,
         // and its `.asc` is by the unverified key (its own verification finds no verified hash).

@@ -31,7 +31,7 @@ interface JsonApiDoc {
 /** The JSON API repeats every release's files: allowed larger than a page, still bounded. */
 const MAX_DOCUMENT_BYTES = 128 * 1024 * 1024;
 
-function parseJsonApi(bytes: Buffer, path: string, project: string, base: URL): JsonApiDoc {
+function parseJsonApi(bytes: Buffer, path: string, project: string, base: URL, origins: ReadonlySet<string>): JsonApiDoc {
   if (bytes.length > MAX_DOCUMENT_BYTES) throw new MirrorError('MALFORMED', `the JSON API document is larger than ${MAX_DOCUMENT_BYTES} bytes`, { object: path });
   let doc: unknown;
   try {
@@ -46,14 +46,14 @@ function parseJsonApi(bytes: Buffer, path: string, project: string, base: URL): 
   const entries: Record<string, unknown>[] = [];
   if (Array.isArray(doc.urls)) entries.push(...doc.urls.filter(isObject));
   if (isObject(doc.releases)) for (const list of Object.values(doc.releases)) if (Array.isArray(list)) entries.push(...list.filter(isObject));
-  const files = entries.map((entry) => ({ entry, file: distFile(entry, docUrl, base) }));
+  const files = entries.map((entry) => ({ entry, file: distFile(entry, docUrl, base, origins) }));
   const serial = doc.last_serial;
   return { doc, files, ...(typeof serial === 'number' && Number.isSafeInteger(serial) && serial >= 0 ? { lastSerial: serial } : {}) };
 }
 
-function distFile(entry: Record<string, unknown>, docUrl: URL, base: URL): DistFile {
+function distFile(entry: Record<string, unknown>, docUrl: URL, base: URL, origins: ReadonlySet<string>): DistFile {
   const filename = typeof entry.filename === 'string' ? entry.filename : '';
-  const location = typeof entry.url === 'string' ? locateFile(entry.url, filename, docUrl, base) : { ok: false as const, reason: 'it has no url' };
+  const location = typeof entry.url === 'string' ? locateFile(entry.url, filename, docUrl, base, origins) : { ok: false as const, reason: 'it has no url' };
   const hashes: DistFile['hashes'] = {};
   if (isObject(entry.digests)) {
     for (const [alg, length] of Object.entries(CHECKED_HASHES) as [CheckedHash, number][]) {
@@ -65,11 +65,11 @@ function distFile(entry: Record<string, unknown>, docUrl: URL, base: URL): DistF
   return { filename, location, hashes, yanked: entry.yanked === true, ...size };
 }
 
-export async function verifyJsonApi(ctx: VerifyContext, object: UpstreamObject, project: string, base: URL, anchor: 'first-use' | 'none'): Promise<VerifyOutcome> {
+export async function verifyJsonApi(ctx: VerifyContext, object: UpstreamObject, project: string, base: URL, origins: ReadonlySet<string>, anchor: 'first-use' | 'none'): Promise<VerifyOutcome> {
   if (object.size > MAX_DOCUMENT_BYTES) return { ok: false, code: 'MALFORMED', reason: `the JSON API document is larger than ${MAX_DOCUMENT_BYTES} bytes` };
   let parsed: JsonApiDoc;
   try {
-    parsed = parseJsonApi(await object.readAll(), object.path, project, base);
+    parsed = parseJsonApi(await object.readAll(), object.path, project, base, origins);
   } catch (err) {
     if (err instanceof MirrorError) return { ok: false, code: 'MALFORMED', reason: err.message };
     throw err;
@@ -82,8 +82,8 @@ export async function verifyJsonApi(ctx: VerifyContext, object: UpstreamObject, 
   return { ok: true, by: [`page-hashes:${anchor}`], vouches: check.vouches, rejected: check.rejected, anchor, ...revision };
 }
 
-export function deriveJsonApi(ctx: DeriveContext, input: DeriveInput, project: string, base: URL): Buffer {
-  const parsed = parseJsonApi(input.bytes, input.path, project, base);
+export function deriveJsonApi(ctx: DeriveContext, input: DeriveInput, project: string, base: URL, origins: ReadonlySet<string>): Buffer {
+  const parsed = parseJsonApi(input.bytes, input.path, project, base, origins);
   const dropped = new Set(ctx.mode === 'require' ? (input.verification.rejected ?? []).map((r) => r.item) : []);
   const served = new Map<Record<string, unknown>, Record<string, unknown>>();
   for (const { entry, file } of parsed.files) {

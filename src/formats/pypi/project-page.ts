@@ -45,7 +45,7 @@ export class PageFormatError extends Error {}
 /** Far above the largest project pages an index serves; bounds the memory one page's parse can take. */
 export const MAX_PAGE_BYTES = 64 * 1024 * 1024;
 
-export function parseProjectPage(bytes: Buffer, project: string, pageUrl: URL, base: URL): ProjectPage {
+export function parseProjectPage(bytes: Buffer, project: string, pageUrl: URL, base: URL, origins: ReadonlySet<string> = new Set()): ProjectPage {
   if (bytes.length > MAX_PAGE_BYTES) throw new PageFormatError(`the page is larger than ${MAX_PAGE_BYTES} bytes`);
   let doc: unknown;
   try {
@@ -60,18 +60,18 @@ export function parseProjectPage(bytes: Buffer, project: string, pageUrl: URL, b
   if (!apiVersion) throw new PageFormatError('meta.api-version is not a 1.x version');
   if (normalizeProject(doc.name) !== project) throw new PageFormatError(`the page is for project "${doc.name.slice(0, 100)}", not "${project}"`);
   const serial = doc.meta['_last-serial'];
-  const page: ProjectPage = { name: doc.name, apiVersion, files: doc.files.map((f) => distFile(f, pageUrl, base)) };
+  const page: ProjectPage = { name: doc.name, apiVersion, files: doc.files.map((f) => distFile(f, pageUrl, base, origins)) };
   if (typeof serial === 'number' && Number.isSafeInteger(serial) && serial >= 0) page.lastSerial = serial;
   if (Array.isArray(doc.versions)) page.versions = doc.versions.filter((v): v is string => typeof v === 'string' && v.length <= 128);
   return page;
 }
 
-function distFile(raw: unknown, pageUrl: URL, base: URL): DistFile {
+function distFile(raw: unknown, pageUrl: URL, base: URL, origins: ReadonlySet<string>): DistFile {
   const bad = (reason: string): DistFile => ({ filename: '', location: { ok: false, reason }, hashes: {}, yanked: false });
   if (!isObject(raw) || typeof raw.filename !== 'string' || typeof raw.url !== 'string' || !isObject(raw.hashes)) {
     return bad('a file entry lacks filename, url or hashes');
   }
-  const file: DistFile = { filename: raw.filename, location: locateFile(raw.url.split('#')[0]!, raw.filename, pageUrl, base), hashes: {}, yanked: false };
+  const file: DistFile = { filename: raw.filename, location: locateFile(raw.url.split('#')[0]!, raw.filename, pageUrl, base, origins), hashes: {}, yanked: false };
   for (const [alg, length] of Object.entries(CHECKED_HASHES) as [CheckedHash, number][]) {
     const value = raw.hashes[alg];
     if (typeof value === 'string' && value.length === length && HEX.test(value.toLowerCase())) file.hashes[alg] = value.toLowerCase();

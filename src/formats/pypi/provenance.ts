@@ -6,21 +6,21 @@
  * https://packaging.python.org/en/latest/specifications/index-hosted-attestations/
  * The provenance bytes come from the upstream and are attacker-controlled.
  */
-import { encodePath } from '../encode-path.js';
 import type { Classified, ObjectRef, UpstreamObject, VerifyContext, VerifyOutcome } from '../types.js';
 import { byNamePath } from './check-files.js';
-import { locateUnderBase } from './file-url.js';
+import { locateUnderBase, upstreamOf } from './file-url.js';
 import { isObject, type ProjectPage } from './project-page.js';
 import { pageUrl } from './upstream-base.js';
 
-export function resolveProvenance(page: ProjectPage, project: string, fileName: string, base: URL, index: ObjectRef): Classified {
+export function resolveProvenance(page: ProjectPage, project: string, fileName: string, base: URL, origins: ReadonlySet<string>, index: ObjectRef): Classified {
   const file = page.files.find((f) => f.filename === fileName);
   if (!file?.provenance) return { kind: 'not-found', reason: `the page of ${project} names no provenance for ${fileName}` };
-  const located = locateUnderBase(file.provenance, pageUrl(base, project), base);
-  if (!located.ok) return { kind: 'not-found', reason: `the provenance of ${fileName} cannot be fetched through the mirror: ${located.reason}` };
+  const located = locateUnderBase(file.provenance, pageUrl(base, project), base, origins);
+  const upstreamPath = located.ok ? upstreamOf(located.path, origins) : undefined;
+  if (!located.ok || upstreamPath === undefined) return { kind: 'not-found', reason: `the provenance of ${fileName} cannot be fetched through the mirror${located.ok ? '' : `: ${located.reason}`}` };
   return {
     kind: 'object', path: `provenance/${project}/${fileName}`, mutable: true, contentType: 'application/json',
-    upstreamPath: encodePath(located.path), requires: [index],
+    upstreamPath, requires: [index],
   };
 }
 
