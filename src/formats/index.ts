@@ -2,6 +2,7 @@
 import { alpineFormat } from './alpine/index.js';
 import { debianFormat } from './debian/index.js';
 import { npmFormat } from './npm/index.js';
+import { nugetFormat } from './nuget/index.js';
 import { ociFormat } from './oci/index.js';
 import { rawFormat } from './raw/index.js';
 import { rpmFormat } from './rpm/index.js';
@@ -14,4 +15,5 @@ export const FORMATS: ReadonlyMap<string, FormatAdapter> = new Map<string, Forma
   [rawFormat.name, rawFormat as FormatAdapter],
   [rpmFormat.name, rpmFormat as FormatAdapter],
   [alpineFormat.name, alpineFormat as FormatAdapter],
+  [nugetFormat.name, nugetFormat as FormatAdapter],
 ]);
