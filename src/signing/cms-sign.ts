@@ -94,13 +94,12 @@ export async function cmsSign(leaf: CmsLeaf, data: Buffer, options: CmsSignOptio
   const signedData = new pkijs.SignedData({
     version: 1,
     digestAlgorithms: [new pkijs.AlgorithmIdentifier({ algorithmId: CMS_OID.sha256 })],
-    encapContentInfo: new pkijs.EncapsulatedContentInfo({
-      eContentType: CMS_OID.data,
-      ...(options.detached ? {} : { eContent: new asn1js.OctetString({ valueHex: toArrayBuffer(data) }) }),
-    }),
+    encapContentInfo: new pkijs.EncapsulatedContentInfo({ eContentType: CMS_OID.data }),
     certificates: leaf.chainDer.map((der) => pkijs.Certificate.fromBER(toArrayBuffer(der))),
     signerInfos: [signerInfo],
   });
+  // Set after construction: pkijs' constructor would turn it into a constructed (BER) OCTET STRING.
+  if (!options.detached) signedData.encapContentInfo.eContent = new asn1js.OctetString({ valueHex: toArrayBuffer(data) });
   const contentInfo = new pkijs.ContentInfo({ contentType: CMS_OID.signedData, content: signedData.toSchema(true) });
   return Buffer.from(contentInfo.toSchema().toBER(false));
 }

@@ -115,18 +115,26 @@ function checkSigner(fields: DerElement[], certificates: Buffer[], content: Buff
   return { type: signatureType(attribute(NUGET_OID.commitmentTypeIndication)), certDer, fingerprint: createHash('sha256').update(certDer).digest('hex') };
 }
 
+/** An OCTET STRING's bytes: DER (primitive) or BER constructed of primitive parts, which .NET's SignedCms also reads. */
+function octetString(element: DerElement): Buffer | undefined {
+  if (element.tag === 0x04) return element.contents;
+  if (element.tag !== 0x24) return undefined;
+  const parts = children(element.contents);
+  return parts.every((p) => p.tag === 0x04) ? Buffer.concat(parts.map((p) => p.contents)) : undefined;
+}
+
 export function checkPackageSignature(p7s: Buffer): SignatureCheck {
   try {
     const parts = parseSignedData(p7s);
     const [contentType, explicit] = children(parts.head[2]!.contents);
     if (!contentType?.raw.equals(oidDer(CMS_OID.data))) return { ok: false, reason: 'the signed content is not id-data' };
     if (explicit?.tag !== 0xa0) return { ok: false, reason: 'the signature has no encapsulated content' };
-    const eContent = readElement(explicit.contents);
-    if (eContent.tag !== 0x04) return { ok: false, reason: 'the encapsulated content is not one DER OCTET STRING' };
-    const content = parseSignatureContent(eContent.contents);
+    const eContent = octetString(readElement(explicit.contents));
+    if (!eContent) return { ok: false, reason: 'the encapsulated content is not an OCTET STRING' };
+    const content = parseSignatureContent(eContent);
     if (!content) return { ok: false, reason: 'the signed content is not a NuGet package hash (Version:1)' };
     const certificates = parts.certificates.filter((c) => c.tag === 0x30).map((c) => Buffer.from(c.raw));
-    const primary = checkSigner([...parts.signerHead, parts.signature], certificates, eContent.contents, true);
+    const primary = checkSigner([...parts.signerHead, parts.signature], certificates, eContent, true);
     const countersigners = countersignatures(parts).map((der) => checkSigner(children(readElement(der).contents), certificates, parts.signature.contents, false));
     return { ok: true, content, primary, countersigners };
   } catch (err) {
