@@ -26,7 +26,7 @@ export class NugetFeed {
   constructor(upstream: FixtureUpstream, repositorySigners: UpstreamSigner[] = []) {
     this.#upstream = upstream;
     this.#signers = repositorySigners;
-    this.#publishIndex();
+    this.publishIndex();
   }
 
   /** The upstream URL to configure (the base; the service index is at v3/index.json under it). */
@@ -58,7 +58,8 @@ export class NugetFeed {
     this.#publishRegistration(lid);
   }
 
-  #publishIndex(): void {
+  /** (Re)publishes the service index and the upstream's RepositorySignatures resource. */
+  publishIndex(): void {
     const resources = [
       { '@id': this.flat, '@type': 'PackageBaseAddress/3.0.0' },
       { '@id': this.registration, '@type': 'RegistrationsBaseUrl/3.6.0' },
