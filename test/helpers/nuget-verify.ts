@@ -179,6 +179,12 @@ export async function checkServedPackage(bytes: Buffer, options: CheckOptions): 
     assert.ok(verified.ok, `openssl cms -verify: ${verified.out}`);
     assert.equal(await readFile(join(dir, 'content'), 'utf8'), expected, 'the signed content is the hash of the package without its signature');
     const cmsPrint = (await openssl(['cms', '-cmsout', '-print', '-inform', 'DER', '-in', sig])).out;
+    // The attribute OIDs as OpenSSL's own DER parser sees them (unknown ones print numerically).
+    const parsed = (await openssl(['asn1parse', '-inform', 'DER', '-in', sig])).out;
+    for (const name of ['contentType', 'messageDigest', 'signingTime', 'id-smime-aa-ets-commitmentType', 'id-smime-cti-ets-proofOfReceipt', 'id-smime-aa-signingCertificateV2', ':1.3.6.1.4.1.311.84.2.1.1.1']) {
+      assert.ok(parsed.includes(name), `asn1parse shows ${name}`);
+    }
+    assert.doesNotMatch(parsed, /:id-smime-aa-signingCertificate\s*$/m, 'no signing-certificate v1');
 
     let repositorySigner: X509Certificate;
     if (primaryType === OID.receipt) {
