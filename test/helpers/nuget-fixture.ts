@@ -21,7 +21,7 @@ interface Published {
 export class NugetFeed {
   readonly #upstream: FixtureUpstream;
   readonly #packages = new Map<string, Published[]>();
-  readonly #signers: UpstreamSigner[];
+  #signers: UpstreamSigner[];
 
   constructor(upstream: FixtureUpstream, repositorySigners: UpstreamSigner[] = []) {
     this.#upstream = upstream;
@@ -56,6 +56,12 @@ export class NugetFeed {
     this.#upstream.setFile(this.packagePath(id, version), bytes, { contentType: 'application/octet-stream' });
     this.#upstream.setFile(`${FEED_BASE}/v3-flatcontainer/${lid}/index.json`, JSON.stringify({ versions: list.map((p) => p.version) }), { contentType: 'application/json' });
     this.#publishRegistration(lid);
+  }
+
+  /** Changes the certificates the upstream's RepositorySignatures resource lists (an upstream rotating its key). */
+  setRepositorySigners(signers: UpstreamSigner[]): void {
+    this.#signers = signers;
+    this.publishIndex();
   }
 
   /** (Re)publishes the service index and the upstream's RepositorySignatures resource. */

@@ -102,6 +102,24 @@ describe('nuget: trust changes and the scenario matrix', () => {
     await checkServedPackage(a.body, { repositoryRootPem: m.app.keys.caPem() });
   });
 
+  test('anchor first-use: the upstream RepositorySignatures certificates are pinned when first seen; a changed list is refused', async () => {
+    const dir = await newDataDir();
+    const m = await restart(dir, { anchor: 'first-use', trust: { serviceIndex: 'v3/index.json' } });
+    const a = await get(m, pkg('a.pkg'));
+    assert.equal(a.status, 200, a.body.toString());
+    await checkServedPackage(a.body, { repositoryRootPem: m.app.keys.caPem() });
+    feed.setRepositorySigners([other]);
+    m.advanceClock(TTL_MS + 1000);
+    const refused = await get(m, pkg('b.pkg'));
+    assert.equal(refused.status, 502);
+    assert.match(refused.body.toString(), /TRUST_CHANGED/);
+    feed.setRepositorySigners([gallery]);
+    m.advanceClock(TTL_MS + 1000);
+    const b = await get(m, pkg('b.pkg'));
+    assert.equal(b.status, 200, b.body.toString());
+    await checkServedPackage(b.body, { repositoryRootPem: m.app.keys.caPem() });
+  });
+
   test('tampered package: refused by the published package hash, nothing stored; then the real one is served', async () => {
     const m = await restart(await newDataDir());
     upstream.setMode(`/api/v3-flatcontainer/b.pkg/1.0.0/b.pkg.1.0.0.nupkg`, 'tamper');

@@ -21,6 +21,7 @@ import { nugetConfig } from './setup.js';
 import { checkPackageSignature } from './signature-check.js';
 import { nugetTrustSchema, type NugetTrust } from './trust.js';
 import { UpstreamBase } from './upstream-base.js';
+import { upstreamRepositoryCertificates } from './upstream-certificates.js';
 import { parseZip, signatureEntry, withoutSignature, entryData, ZipError } from './zip.js';
 
 const JSON_TYPE = 'application/json';
@@ -38,10 +39,16 @@ export const nugetFormat: FormatAdapter<NugetTrust> = {
   name: 'nuget',
   trustSchema: nugetTrustSchema,
 
-  async open({ repository, trust, verify, upstream, repositoryUrl, keys, readTrustFile }): Promise<FormatRepository> {
+  async open({ repository, trust, verify, anchor, upstream, repositoryUrl, keys, readTrustFile }): Promise<FormatRepository> {
     if (!upstream) throw new MirrorError('CONFIG_INVALID', `Repository "${repository}" (nuget) needs an upstream`, { repository });
-    if (verify === 'require' && !trust.certificates?.length) {
-      throw new MirrorError('CONFIG_INVALID', `Repository "${repository}" has verify: require but no trust.certificates: pin the upstream's repository signing certificates, or use verify: warn`, { repository });
+    const firstUse = !trust.certificates?.length && anchor === 'first-use';
+    if (verify === 'require' && !trust.certificates?.length && !firstUse) {
+      throw new MirrorError(
+        'CONFIG_INVALID',
+        `Repository "${repository}" has verify: require but no trust.certificates: pin the upstream's repository signing certificates, `
+          + "or set anchor: first-use (the upstream's RepositorySignatures certificates are pinned when first seen), or use verify: warn",
+        { repository },
+      );
     }
     const pinned = new Set<string>();
     for (const file of trust.certificates ?? []) {
@@ -99,9 +106,14 @@ export const nugetFormat: FormatAdapter<NugetTrust> = {
         return { kind: 'indexed', index: serviceIndexRef, resolve: (index) => classifyFeed(path, basesOf(index)) };
       },
 
-      async verify(_ctx, object): Promise<VerifyOutcome> {
+      async verify(ctx, object): Promise<VerifyOutcome> {
         const bytes = await object.readAll();
-        if (object.path.endsWith('.nupkg')) return verifyPackage(object.path, bytes, pinned);
+        if (object.path.endsWith('.nupkg')) {
+          if (!firstUse) return verifyPackage(object.path, bytes, pinned, 'pinned');
+          const upstreamCerts = await upstreamRepositoryCertificates(ctx, SERVICE_INDEX, base);
+          if (!upstreamCerts.ok) return { ok: false, code: 'TRUST_CHANGED', reason: upstreamCerts.reason };
+          return verifyPackage(object.path, bytes, upstreamCerts.fingerprints, 'first-use');
+        }
         try {
           if (object.path === SERVICE_INDEX) {
             parseServiceIndex(bytes);
@@ -133,7 +145,7 @@ export const nugetFormat: FormatAdapter<NugetTrust> = {
 };
 
 /** Upstream package verification: a signature by a pinned certificate over the package's own hash. */
-function verifyPackage(path: string, bytes: Buffer, pinned: ReadonlySet<string>): VerifyOutcome {
+function verifyPackage(path: string, bytes: Buffer, pinned: ReadonlySet<string>, anchor: 'pinned' | 'first-use'): VerifyOutcome {
   let unsigned: Buffer;
   let p7s: Buffer | undefined;
   try {
@@ -154,9 +166,10 @@ function verifyPackage(path: string, bytes: Buffer, pinned: ReadonlySet<string>)
   const signers = [check.primary, ...check.countersigners];
   const trusted = signers.filter((s) => pinned.has(s.fingerprint));
   if (trusted.length === 0) {
-    return { ok: false, code: 'VERIFICATION_FAILED', reason: `${path} is signed by ${signers.map((s) => `${s.type} certificate ${s.fingerprint}`).join(' and ')}, none of them pinned in trust.certificates` };
+    const where = anchor === 'pinned' ? 'trust.certificates' : "the upstream's RepositorySignatures resource (pinned on first use)";
+    return { ok: false, code: 'VERIFICATION_FAILED', reason: `${path} is signed by ${signers.map((s) => `${s.type} certificate ${s.fingerprint}`).join(' and ')}, none of them pinned in ${where}` };
   }
-  return { ok: true, by: trusted.map((s) => `x509:${s.type}:${s.fingerprint}`), anchor: 'pinned' };
+  return { ok: true, by: trusted.map((s) => `x509:${s.type}:${s.fingerprint}`), anchor };
 }
 
 
