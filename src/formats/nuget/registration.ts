@@ -55,10 +55,19 @@ export function packageHashes(doc: Record<string, unknown>, base: UpstreamBase):
       const path = base.relative(o.packageContent);
       const algorithm = HASH_ALGORITHMS[(typeof packageHashAlgorithm === 'string' ? packageHashAlgorithm : 'SHA512').toLowerCase()];
       const digest = typeof packageHash === 'string' ? Buffer.from(packageHash, 'base64') : undefined;
-      if (path && algorithm && digest && digest.length > 0) out.push({ path: decodeURIComponent(path), algorithm, digest: digest.toString('hex') });
+      const decoded = path === undefined ? undefined : safeDecode(path);
+      if (decoded && algorithm && digest && digest.length > 0) out.push({ path: decoded, algorithm, digest: digest.toString('hex') });
     }
     Object.values(o).forEach((v) => visit(v, depth + 1));
   };
   visit(doc, 0);
   return out;
+}
+
+function safeDecode(path: string): string | undefined {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return undefined;
+  }
 }

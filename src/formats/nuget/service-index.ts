@@ -47,9 +47,20 @@ export interface ResourceBases {
 export function resourceBases(index: ServiceIndex, base: UpstreamBase): ResourceBases {
   const relative = (type: string) => index.resources.filter((r) => r['@type'] === type).map((r) => base.relative(r['@id'])).find((p): p is string => p !== undefined);
   const asDir = (p: string) => (p === '' || p.endsWith('/') ? p : `${p}/`);
-  const flat = relative('PackageBaseAddress/3.0.0');
-  const registrations = [...new Set(REGISTRATION_TYPES.map(relative).filter((p): p is string => p !== undefined).map(asDir))];
+  const flat = usable(relative('PackageBaseAddress/3.0.0'));
+  const registrations = [...new Set(REGISTRATION_TYPES.map((t) => usable(relative(t))).filter((p): p is string => p !== undefined).map(asDir))];
   return { ...(flat !== undefined ? { flatContainer: asDir(flat) } : {}), registrations };
+}
+
+/**
+ * A base from the (attacker-controlled) service index becomes part of store keys: only plain
+ * segments are used (letters, digits, `._~-`, never "." or ".."); any other base is ignored.
+ */
+function usable(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  const segments = path.replace(/\/$/, '').split('/');
+  if (path === '') return '';
+  return segments.every((s) => /^[A-Za-z0-9._~-]+$/.test(s) && s !== '.' && s !== '..') ? path : undefined;
 }
 
 /** The served copy: URLs under the upstream base rewritten, our RepositorySignatures resource (https only). */
