@@ -111,6 +111,7 @@ describe('nuget: a v3 feed through the mirror', () => {
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-encoding'), null);
     const doc = (await res.json()) as { items: Array<{ items: Array<{ packageContent: string; registration: string }> }> };
+    assert.ok(!JSON.stringify(doc).includes(feed.base), 'every URL under the upstream base points at the mirror, page ids included');
     const leaf = doc.items[0]!.items[0]!;
     assert.equal(leaf.packageContent, `${m.url}${pkgPath('repo.pkg')}`);
     assert.equal(leaf.registration, `${m.url}/nuget/v3/registration5-gz-semver2/repo.pkg/index.json`);

@@ -29,9 +29,10 @@ export class UpstreamBase {
     return href.startsWith(this.#prefix) ? href.slice(this.#prefix.length) : undefined;
   }
 
-  /** `url` pointed at the mirror when it is under the base; unchanged otherwise. */
+  /** `url` pointed at the mirror when it is under the base (a fragment is kept: registration pages use one); unchanged otherwise. */
   rewrite(url: string, repositoryUrl: string): string {
-    const rel = this.relative(url);
-    return rel === undefined ? url : `${repositoryUrl}/${rel}`;
+    const hash = url.indexOf('#');
+    const rel = this.relative(hash === -1 ? url : url.slice(0, hash));
+    return rel === undefined ? url : `${repositoryUrl}/${rel}${hash === -1 ? '' : url.slice(hash)}`;
   }
 }
