@@ -195,3 +195,12 @@ export async function withSignatureEntry(unsignedPackage: Buffer, p7s: Buffer): 
   await python(PY_APPEND, [join(dir, 'p.nupkg'), join(dir, 'sig.p7s')]);
   return readFile(join(dir, 'p.nupkg'));
 }
+
+/** The signature value of the one SignerInfo in a package's `.signature.p7s` (read with python and pkijs). */
+export async function unzipSignature(pkg: Buffer): Promise<Buffer> {
+  const dir = await mkdtemp(join(tmpdir(), 'nupkg-read-'));
+  await writeFile(join(dir, 'p.nupkg'), pkg);
+  const { stdout } = await run('python3', ['-c', "import sys, zipfile, base64; print(base64.b64encode(zipfile.ZipFile(sys.argv[1]).read('.signature.p7s')).decode())", join(dir, 'p.nupkg')]);
+  const info = pkijs.ContentInfo.fromBER(ab(Buffer.from(stdout.trim(), 'base64')));
+  return Buffer.from(new pkijs.SignedData({ schema: info.content }).signerInfos[0]!.signature.valueBlock.valueHexView);
+}

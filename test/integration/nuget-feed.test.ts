@@ -10,11 +10,12 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { startFixtureUpstream, type FixtureUpstream } from '../helpers/fixture-upstream.js';
 import { NugetFeed } from '../helpers/nuget-fixture.js';
-import { addRepositoryCountersignature, buildNupkg, makeUpstreamSigner, packageSignature, withSignatureEntry, type UpstreamSigner } from '../helpers/nuget-fixture-sign.js';
+import { addRepositoryCountersignature, buildNupkg, makeUpstreamSigner, packageSignature, unzipSignature, withSignatureEntry, type UpstreamSigner } from '../helpers/nuget-fixture-sign.js';
 import { checkServedPackage } from '../helpers/nuget-verify.js';
 import { removeDir, startMirror, type RunningMirror } from '../helpers/mirror-harness.js';
 
 const sha512 = (b: Buffer) => createHash('sha512').update(b).digest('base64');
+
 
 describe('nuget: a v3 feed through the mirror', () => {
   let upstream: FixtureUpstream;
@@ -95,6 +96,17 @@ describe('nuget: a v3 feed through the mirror', () => {
     assert.equal(check.repositorySigner.fingerprint256, new X509Certificate(m.app.keys.x509Leaf('rsa').certDer).fingerprint256);
     // The checker asserts exactly one repository countersignature (NU3032): the org's replaced the gallery's.
     assert.ok(check.p7s.includes(authorSigner.certDer), 'the author certificate stays');
+  });
+
+  test('author-signed only, the author pinned: served with the org repository countersignature added', async () => {
+    const m = await start({ trust: { certificates: [repoSigner.certFile, authorSigner.certFile], serviceIndex: 'v3/index.json' } });
+    const res = await m.get(pkgPath('author.pkg'));
+    assert.equal(res.status, 200, await res.clone().text());
+    const served = Buffer.from(await res.arrayBuffer());
+    const check = await checkServedPackage(served, { repositoryRootPem: orgRoot(m), authorRootPem: authorSigner.rootPem });
+    assert.deepEqual(check.unsigned, unsigned['author.pkg']);
+    const upstreamSig = await unzipSignature(upstreamBytes['author.pkg']!);
+    assert.ok(check.p7s.includes(upstreamSig), "the author's SignerInfo signature value is kept byte for byte");
   });
 
   test('require: unsigned, author-only and unpinned-repository packages are refused', async () => {
