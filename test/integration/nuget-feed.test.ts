@@ -6,6 +6,7 @@
  * independently, and the lock-file content hash is unchanged.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { startFixtureUpstream, type FixtureUpstream } from '../helpers/fixture-upstream.js';
@@ -13,6 +14,14 @@ import { NugetFeed } from '../helpers/nuget-fixture.js';
 import { addRepositoryCountersignature, buildNupkg, makeUpstreamSigner, packageSignature, unzipSignature, withSignatureEntry, type UpstreamSigner } from '../helpers/nuget-fixture-sign.js';
 import { checkServedPackage } from '../helpers/nuget-verify.js';
 import { removeDir, startMirror, type RunningMirror } from '../helpers/mirror-harness.js';
+
+/** Runs a command with `input` on stdin; its trimmed stdout. */
+function run(cmd: string, args: string[], input: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(cmd, args, (err, stdout) => (err ? reject(err) : resolve(stdout.trim())));
+    child.stdin?.end(input);
+  });
+}
 
 const sha512 = (b: Buffer) => createHash('sha512').update(b).digest('base64');
 
@@ -155,6 +164,13 @@ describe('nuget: a v3 feed through the mirror', () => {
     assert.match(text, new RegExp(`<certificate fingerprint="${fp}" hashAlgorithm="SHA256" allowUntrustedRoot="true" />`));
     assert.match(text, /<add key="signatureValidationMode" value="require" \/>/);
     assert.match(text, new RegExp(`<add key="nuget" value="${m.url}/nuget/index.json" protocolVersion="3" />`));
+    // A real XML parser (python's ElementTree) reads what NuGet would.
+    const parsed = await run('python3', ['-c', `
+import sys, xml.etree.ElementTree as ET
+c = ET.fromstring(sys.stdin.read())
+print(c.find('config/add').get('value'), c.find('packageSources/add').get('value'))
+for cert in c.findall('trustedSigners/repository/certificate'): print(cert.get('fingerprint'), cert.get('hashAlgorithm'), cert.get('allowUntrustedRoot'))`], text);
+    assert.equal(parsed, `require ${m.url}/nuget/index.json\n${fp} SHA256 true`);
     const unverifiedFp = createHash('sha256').update(m.app.keys.x509Leaf('rsa', 'unverified').certDer).digest('hex').toUpperCase();
     assert.ok(!text.includes(unverifiedFp), 'the unverified leaf is never trusted');
   });
