@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash, verify, X509Certificate } from 'node:crypto';
+import { createHash, verify, webcrypto, X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,17 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 
 const run = promisify(execFile);
+
+type EngineCrypto = ConstructorParameters<typeof pkijs.CryptoEngine>[0]['crypto'];
+pkijs.setEngine('checker-webcrypto', new pkijs.CryptoEngine({ name: 'checker-webcrypto', crypto: webcrypto as unknown as EngineCrypto }));
+
+const pemCert = (pem: string): pkijs.Certificate => pkijs.Certificate.fromBER(ab(Buffer.from(new X509Certificate(pem).raw)));
+
+/** pkijs' own SignedData.verify (signature, message digest and chain to `rootPem`) as a second verifier. */
+async function pkijsVerifies(sd: pkijs.SignedData, rootPem: string): Promise<void> {
+  const result = await sd.verify({ signer: 0, trustedCerts: [pemCert(rootPem)], checkChain: true, extendedMode: true });
+  assert.ok(result.signatureVerified && result.signerCertificateVerified, `pkijs SignedData.verify: ${result.message}`);
+}
 
 const PY_INSPECT = `
 import sys, zipfile, struct, hashlib, base64, json
@@ -178,6 +189,7 @@ export async function checkServedPackage(bytes: Buffer, options: CheckOptions): 
     const verified = await openssl(['cms', '-verify', '-binary', '-inform', 'DER', '-in', sig, '-CAfile', join(dir, 'root.pem'), '-purpose', 'any', '-out', join(dir, 'content')]);
     assert.ok(verified.ok, `openssl cms -verify: ${verified.out}`);
     assert.equal(await readFile(join(dir, 'content'), 'utf8'), expected, 'the signed content is the hash of the package without its signature');
+    await pkijsVerifies(sd, primaryRoot);
     const cmsPrint = (await openssl(['cms', '-cmsout', '-print', '-inform', 'DER', '-in', sig])).out;
     // The attribute OIDs as OpenSSL's own DER parser sees them (unknown ones print numerically).
     const parsed = (await openssl(['asn1parse', '-inform', 'DER', '-in', sig])).out;
@@ -205,6 +217,7 @@ export async function checkServedPackage(bytes: Buffer, options: CheckOptions): 
       const x509 = new X509Certificate(Buffer.from(cert.toSchema().toBER(false)));
       assert.ok(verify('sha256', signedAttrs, x509.publicKey, Buffer.from(counter.signature.valueBlock.valueHexView)), 'the countersignature verifies');
       repositorySigner = x509;
+      // (pkijs' SignedData.verify cannot check it: it demands a content-type attribute, which RFC 5652 §11.4 forbids here.)
     }
     // The repository signer chains to the given root with the embedded certificates alone.
     await writeFile(join(dir, 'repo-root.pem'), options.repositoryRootPem);
