@@ -4,6 +4,7 @@ import { debianFormat } from './debian/index.js';
 import { helmFormat } from './helm/index.js';
 import { mavenFormat } from './maven/index.js';
 import { npmFormat } from './npm/index.js';
+import { nugetFormat } from './nuget/index.js';
 import { ociFormat } from './oci/index.js';
 import { rawFormat } from './raw/index.js';
 import { rpmFormat } from './rpm/index.js';
@@ -18,4 +19,5 @@ export const FORMATS: ReadonlyMap<string, FormatAdapter> = new Map<string, Forma
   [alpineFormat.name, alpineFormat as FormatAdapter],
   [helmFormat.name, helmFormat as FormatAdapter],
   [mavenFormat.name, mavenFormat as FormatAdapter],
+  [nugetFormat.name, nugetFormat as FormatAdapter],
 ]);
