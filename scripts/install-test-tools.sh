@@ -29,6 +29,11 @@ command -v python3 >/dev/null 2>&1 || need="$need python3"
 /usr/bin/python3 -c 'import apt_pkg' >/dev/null 2>&1 || need="$need python3-apt"
 # Python: pip (>= 22.3: PEP 691 JSON pages, PEP 658 metadata) installs through the mirror; wheels are built with python3's zipfile.
 python3 -m pip --version >/dev/null 2>&1 || need="$need python3-pip"
+# Maven: fixture jars and the test's Maven plugin are built with the JDK (jar, javac); mvn is the client.
+command -v mvn >/dev/null 2>&1 || need="$need maven"
+command -v javac >/dev/null 2>&1 || need="$need default-jdk-headless"
+# Gradle: bookworm's 4.4.1 (predates dependency verification, but resolves through the mirror's init script).
+command -v gradle >/dev/null 2>&1 || need="$need gradle"
 if [ -n "$need" ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -1,10 +1,13 @@
 /**
  * `countersign warm`: pre-fetches what a build needs through a running mirror, so an offline
- * build farm has it cached. Input: an npm package-lock.json (v2/v3), or a text file of paths
- * under the repository, one per line.
+ * build farm has it cached. Input: an npm package-lock.json (v2/v3), a Helm Chart.lock, a Python
+ * requirements.txt (with hashes) or pylock.toml, Maven dependency lists, or a
+ * text file of paths under the repository, one per line.
  */
 import { readFile } from 'node:fs/promises';
 import { SingleBar, Presets } from 'cli-progress';
+import { chartLockPaths, isChartLock } from './warm-helm.js';
+import { mavenWarmPaths } from './warm-maven.js';
 import { isPythonLockFile, parsePylock, parseRequirementsTxt, pythonPathsToWarm } from './warm-pypi.js';
 
 export interface WarmOptions {
@@ -17,7 +20,7 @@ export interface WarmOptions {
 export async function warm(file: string, opts: WarmOptions): Promise<number> {
   const base = `${opts.mirror.replace(/\/+$/, '')}/${opts.repo}/`;
   const failures: string[] = [];
-  const paths = (await pythonLockPaths(file, base, failures)) ?? (await pathsToWarm(file));
+  const paths = await pathsToWarm(file, base, failures);
   const bar = opts.progress ? new SingleBar({ format: 'warming {bar} {value}/{total} {path}', hideCursor: true }, Presets.shades_classic) : undefined;
   bar?.start(paths.length, 0, { path: '' });
   let next = 0;
@@ -41,17 +44,19 @@ export async function warm(file: string, opts: WarmOptions): Promise<number> {
   return failures.length === 0 ? 0 : 1;
 }
 
-/** Python lock files (requirements.txt with hashes, pylock.toml): pages first, then the files they name. */
-async function pythonLockPaths(file: string, base: string, failures: string[]): Promise<string[] | undefined> {
-  const text = await readFile(file, 'utf8');
-  const kind = isPythonLockFile(file, text);
-  if (!kind) return undefined;
-  return pythonPathsToWarm(kind === 'pylock' ? parsePylock(text) : parseRequirementsTxt(text), base, failures);
-}
-
-async function pathsToWarm(file: string): Promise<string[]> {
+/** `failures`: what could not be resolved to paths (a Python project page the mirror did not serve). */
+async function pathsToWarm(file: string, base: string, failures: string[]): Promise<string[]> {
   const text = await readFile(file, 'utf8');
   if (file.endsWith('.json')) return npmLockPaths(JSON.parse(text) as unknown);
+  if (isChartLock(file)) return chartLockPaths(text, base, fetchText);
+  // Python lock files (requirements.txt with hashes, pylock.toml): pages first, then the files they name.
+  const python = isPythonLockFile(file, text);
+  if (python) return pythonPathsToWarm(python === 'pylock' ? parsePylock(text) : parseRequirementsTxt(text), base, failures);
+  const maven = await mavenWarmPaths(file, text, async (path) => {
+    const res = await fetch(new URL(path, base));
+    return res.ok ? Buffer.from(await res.arrayBuffer()) : undefined;
+  });
+  if (maven) return maven;
   return text
     .split(/\r?\n/)
     .map((l) => l.trim())
@@ -71,4 +76,10 @@ export function npmLockPaths(lock: unknown): string[] {
     out.add(`${name}/-/${name.slice(name.lastIndexOf('/') + 1)}-${p.version}.tgz`);
   }
   return [...out];
+}
+
+async function fetchText(url: string): Promise<string> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  return res.text();
 }

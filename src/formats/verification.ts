@@ -60,7 +60,8 @@ export interface KeptSignature {
   verified: { index: number; sha256: string; keyId: string; identity: string }[];
 }
 
-export type DigestAlgorithm = 'sha256' | 'sha384' | 'sha512' | 'sha1';
+/** `md5`: Maven checksum sidecars, checked against the bytes as they came (integrity only, never an anchor). */
+export type DigestAlgorithm = 'sha256' | 'sha384' | 'sha512' | 'sha1' | 'md5';
 
 /** A digest an index vouched for a path, as recorded by the core. */
 export interface Expectation {
