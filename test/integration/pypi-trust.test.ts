@@ -162,6 +162,14 @@ describe('pypi: trust changes take effect at the next request', () => {
     assert.match(page.headers.get('x-countersign-verification') ?? '', /^unverified; mode=off/);
     await page.arrayBuffer();
     assert.deepEqual(await orgSignature(m, (await fileUrl(m, 'cs-beta', beta.filename))!), { primary: false, unverified: true });
+    // Nothing checks a page under off, but one that does not parse is still refused, never served.
+    upstream.setHandler('/simple/cs-broken/', (_req, res) => {
+      res.writeHead(200, { 'content-type': ACCEPT });
+      res.end('{"meta": {"api-version": "1.1"}, "name": "cs-broken", "files": [');
+    });
+    const broken = await m.get('/py/simple/cs-broken/', { headers: { accept: ACCEPT } });
+    assert.equal(broken.status, 502);
+    assert.equal(((await broken.json()) as { code: string }).code, 'MALFORMED');
     m = await restart(dataDir, repo());
     assert.deepEqual(await orgSignature(m, (await fileUrl(m, 'cs-beta', beta.filename))!), { primary: true, unverified: false });
   });

@@ -117,7 +117,14 @@ export const pypiFormat: FormatAdapter<PypiTrust> = {
       derive(ctx, view, input): Buffer {
         const [top, project = ''] = input.path.split('/');
         if (top === 'pypi') return deriveJsonApi(ctx, input, project, base, origins);
-        const upstreamPage = page(input.sha256, input.bytes, project);
+        let upstreamPage: ProjectPage;
+        try {
+          upstreamPage = page(input.sha256, input.bytes, project);
+        } catch (err) {
+          // Reached under verify: off, where nothing parsed the page before.
+          if (err instanceof PageFormatError) throw new MirrorError('MALFORMED', `Refused ${input.path}: malformed project page: ${err.message}`, { repository, object: input.path });
+          throw err;
+        }
         // Today's mode and record: under require a refused file is left out; under warn/off it is listed,
         // and its `.asc` is by the unverified key (its own verification finds no verified hash).
         const dropped = new Set(ctx.mode === 'require' ? (input.verification.rejected ?? []).map((r) => r.item) : []);
