@@ -5,6 +5,7 @@ import { npmFormat } from './npm/index.js';
 import { ociFormat } from './oci/index.js';
 import { rawFormat } from './raw/index.js';
 import { rpmFormat } from './rpm/index.js';
+import { swiftFormat } from './swift/index.js';
 import type { FormatAdapter } from './types.js';
 
 export const FORMATS: ReadonlyMap<string, FormatAdapter> = new Map<string, FormatAdapter>([
@@ -14,4 +15,5 @@ export const FORMATS: ReadonlyMap<string, FormatAdapter> = new Map<string, Forma
   [rawFormat.name, rawFormat as FormatAdapter],
   [rpmFormat.name, rpmFormat as FormatAdapter],
   [alpineFormat.name, alpineFormat as FormatAdapter],
+  [swiftFormat.name, swiftFormat as FormatAdapter],
 ]);

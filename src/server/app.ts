@@ -14,7 +14,7 @@ import { DerivedViews } from '../core/derived-views.js';
 import { SigningLedger } from '../core/signing-ledger.js';
 import { MirrorRepository, type ServeRequest } from '../core/mirror-repository.js';
 import { MirrorError } from '../errors.js';
-import type { FormatAdapter } from '../formats/types.js';
+import type { FormatAdapter, RenderedError } from '../formats/types.js';
 import { openKeyStore } from '../keys/key-store.js';
 import type { KeyStore } from '../keys/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -143,6 +143,8 @@ async function route(app: App, byName: Map<string, MirrorRepository>, req: Incom
   let bytes = 0;
   // Set while serving /v2/…: errors then take the distribution-spec shape (the repository's own renderer once known).
   let distribution: { repo?: MirrorRepository; path: string } | undefined;
+  // Set once a repository whose format renders its own errors (Swift's problem details) is known.
+  let ownErrors: { repo: MirrorRepository; path: string } | undefined;
   try {
     const url = req.url ?? '/';
     const v2 = matchDistribution(url);
@@ -178,7 +180,9 @@ async function route(app: App, byName: Map<string, MirrorRepository>, req: Incom
     if (!repo) throw new MirrorError('REPOSITORY_NOT_FOUND', `No repository is configured under "${head0}"`, { repository: head0 });
     repoName = repo.name;
     format = repo.config.format;
-    const served = await repo.serve(rest.join('/'), serveRequest(req));
+    // A format that renders its own errors (Swift: problem details) renders them for its whole tree.
+    if (repo.format.renderError) ownErrors = { repo, path: rest.join('/') };
+    const served = await repo.serve(rest.join('/'), { ...serveRequest(req), ...queryOf(url) });
     bytes = await sendServed(req, res, served, app.store.blobs, app.store.hot);
   } catch (err) {
     if (res.headersSent && (err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') {
@@ -190,9 +194,11 @@ async function route(app: App, byName: Map<string, MirrorRepository>, req: Incom
     const logged = toMirrorError(err);
     if (logged.status >= 500) app.log.error({ reqId, repo: repoName, code: logged.code, err: logged.message, cause: describeCause(logged.cause) }, 'request failed');
     const e = publicError(logged, internals);
-    if (!distribution) sendError(res, e, head);
+    const view = { code: e.code, status: e.status, message: e.message, details: e.details };
+    const own = ownErrors?.repo.format.renderError?.(ownErrors.path, view);
+    if (own) sendFormatError(res, own, head);
+    else if (!distribution) sendError(res, e, head);
     else {
-      const view = { code: e.code, status: e.status, message: e.message, details: e.details };
       const rendered = distribution.repo?.format.renderError?.(distribution.path, view) ?? distributionError(e);
       sendRendered(res, rendered, head);
     }
@@ -207,6 +213,22 @@ async function route(app: App, byName: Map<string, MirrorRepository>, req: Incom
 function serveRequest(req: IncomingMessage): ServeRequest {
   const accept = req.headers.accept;
   return { ...(accept ? { accept } : {}), follow: req.method === 'GET' && req.headers.range === undefined };
+}
+
+function sendFormatError(res: ServerResponse, rendered: RenderedError, head: boolean): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(rendered.status, {
+    ...rendered.headers, 'content-type': rendered.contentType, 'content-length': Buffer.byteLength(rendered.body), 'cache-control': 'no-store',
+  });
+  res.end(head ? undefined : rendered.body);
+}
+
+function queryOf(url: string): { query?: string } {
+  const q = url.indexOf('?');
+  return q === -1 ? {} : { query: url.slice(q + 1) };
 }
 
 function describeCause(cause: unknown): string | undefined {
