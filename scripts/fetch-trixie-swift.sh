@@ -9,7 +9,8 @@
 #
 #   scripts/fetch-trixie-swift.sh [DEST]     (default: .tools/trixie-swift)
 #
-# Afterwards DEST/root/usr/bin/swift exists; run it as `chroot DEST/root swift …` (root only).
+# Afterwards DEST/root/usr/libexec/swift/bin/swift exists; run it in a mount namespace with /proc
+# and /dev mounted in the chroot (root only): see test/helpers/swift-toolchain.ts.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 dest=${1:-"$here/.tools/trixie-swift"}
@@ -19,7 +20,7 @@ if command -v flock >/dev/null 2>&1; then
   exec 9>"$dest/.fetch.lock"
   flock 9
 fi
-if [ -x "$dest/root/usr/bin/swift" ] && [ -f "$dest/root/.complete" ]; then
+if [ -x "$dest/root/usr/libexec/swift/bin/swift" ] && [ -f "$dest/root/.complete" ]; then
   echo "trixie swift present in $dest/root"
   exit 0
 fi
@@ -46,14 +47,16 @@ apt_opts="-o Dir::Etc::SourceList=$work/sources.list -o Dir::Etc::SourceParts=/d
 echo "fetch-trixie-swift: trixie main from $uri"
 # shellcheck disable=SC2086
 apt-get $apt_opts -qq update
-# swiftlang plus a shell and coreutils for the chroot (SwiftPM runs tools through /bin/sh).
-pkgs="swiftlang dash bash coreutils libc-bin ca-certificates"
+# swiftlang, libc6-dev (SwiftPM compiles and links every Package.swift), a shell and coreutils.
+pkgs="swiftlang libc6-dev dash bash coreutils libc-bin ca-certificates"
 # shellcheck disable=SC2086
 closure=$(apt-cache $apt_opts depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
   --no-replaces --no-enhances $pkgs 2>/dev/null | grep -E '^[a-z0-9][a-z0-9.+-]*$' | sort -u)
 (cd "$work/debs" && \
   # shellcheck disable=SC2086
-  for p in $closure; do apt-get $apt_opts -qq download "$p" 2>/dev/null || echo "skipped virtual/unavailable: $p"; done)
+  for p in $closure; do
+    ls "${p}"_*.deb >/dev/null 2>&1 || apt-get $apt_opts -qq download "$p" 2>/dev/null || echo "skipped virtual/unavailable: $p"
+  done)
 root="$dest/root"
 rm -rf "$root"
 mkdir -p "$root"
@@ -65,4 +68,4 @@ chmod 1777 "$root/tmp"
 [ -f "$root/etc/passwd" ] || printf 'root:x:0:0:root:/root:/bin/sh\n' > "$root/etc/passwd"
 [ -f "$root/etc/group" ] || printf 'root:x:0:\n' > "$root/etc/group"
 touch "$root/.complete"
-chroot "$root" swift --version || true
+unshare --mount --fork sh -c "mount -t proc proc '$root/proc' && chroot '$root' /usr/libexec/swift/bin/swift --version" || true
