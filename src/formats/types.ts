@@ -84,9 +84,45 @@ export type Classified =
  *   (dated at the key's creation, no salt notation), for signatures embedded in artifacts whose
  *   digests other indexes list (RPM header signatures);
  * - `ecdsa`: DER ECDSA with SHA-256 over the bytes (npm, cosign), made once per key and message;
- * - `rsa-sha1` / `rsa-sha256` / `rsa-sha512`: RSASSA-PKCS1-v1_5 (Alpine).
+ * - `rsa-sha1` / `rsa-sha256` / `rsa-sha512`: RSASSA-PKCS1-v1_5 (Alpine);
+ * - `cms`: CMS SignedData (RFC 5652) by an org X.509 code-signing leaf (NuGet, Swift), see CmsSignOptions.
  */
-export type SignatureScheme = 'openpgp-detached' | 'openpgp-cleartext' | 'openpgp-binary' | 'ecdsa' | 'rsa-sha1' | 'rsa-sha256' | 'rsa-sha512';
+export type SignatureScheme = 'openpgp-detached' | 'openpgp-cleartext' | 'openpgp-binary' | 'ecdsa' | 'rsa-sha1' | 'rsa-sha256' | 'rsa-sha512' | 'cms';
+
+/** CMS SignedData (RFC 5652) by the org X.509 leaf of the role the ledger picks, chain included. */
+export interface CmsSignOptions {
+  /** Which org leaf signs: 'rsa' (NuGet: RSA ≥ 2048, SHA-256) or 'ecdsa' (Swift: P-256). */
+  leaf: 'rsa' | 'ecdsa';
+  /** true: eContent absent (a detached signature over `data`); false: `data` encapsulated. */
+  detached: boolean;
+  /**
+   * 'none': no signed attributes at all (Swift cms-1.0.0: SignerInfo v1 issuer-and-serial, the
+   * signature computed over the content itself, SHA-256 AlgorithmIdentifier without parameters);
+   * otherwise these attributes, besides content-type and message-digest which the ledger adds.
+   */
+  signedAttributes: 'none' | CmsAttribute[];
+  /**
+   * Adds an ESS signing-certificate-v2 attribute (RFC 5035; SHA-256 of the signing leaf, with its
+   * issuer and serial) naming whichever leaf the ledger picks: NuGet requires it.
+   */
+  signingCertificateV2?: boolean;
+  /**
+   * Countersign instead of sign (RFC 5652 §11.4): `data` is a DER ContentInfo (SignedData) with
+   * exactly one SignerInfo; the ledger adds a countersignature over that SignerInfo's signature
+   * value as its unsigned attribute 1.2.840.113549.1.9.6 (no content-type attribute, as §11.4
+   * requires), adds the leaf's chain to `certificates`, and returns the whole ContentInfo. Every
+   * other byte of the SignerInfo (signed attributes, signature) is kept as it was. `detached` is
+   * ignored. Existing countersignatures are kept: remove them first where a format must.
+   */
+  countersign?: boolean;
+}
+
+/** A signed attribute of a CMS SignerInfo. */
+export interface CmsAttribute {
+  oid: string;
+  /** DER of each AttributeValue. */
+  values: Buffer[];
+}
 
 /** What a format asks the signing ledger to sign, always on behalf of the object being derived. */
 export interface SignRequest {
@@ -101,16 +137,23 @@ export interface SignRequest {
    * the primary key.
    */
   item?: string;
+  /** Required when scheme is 'cms'. */
+  cms?: CmsSignOptions;
 }
 
 /** A signature the ledger made. `role` says which org key signed: `primary` means verified. */
 export interface MadeSignature {
   keyId: string;
   role: 'primary' | 'unverified';
-  /** Armored text for `openpgp-detached`/`openpgp-cleartext` (as UTF-8 bytes), raw bytes otherwise. */
+  /**
+   * Armored text for `openpgp-detached`/`openpgp-cleartext` (as UTF-8 bytes), the DER ContentInfo
+   * (SignedData) for `cms`, raw bytes otherwise.
+   */
   signature: Buffer;
   /** RSA: the key file name clients look the key up by (Alpine `<name>.rsa.pub`). */
   keyFileName?: string;
+  /** `cms`: DER of the signing leaf certificate, then its issuers (what clients pin by fingerprint). */
+  certificates?: Buffer[];
 }
 
 /** A digest the verified bytes vouch for (e.g. a file listed in a signed index). */
