@@ -16,6 +16,7 @@ import { MirrorRepository, type ServeRequest } from '../core/mirror-repository.j
 import { MirrorError } from '../errors.js';
 import type { FormatAdapter, RenderedError } from '../formats/types.js';
 import { openKeyStore } from '../keys/key-store.js';
+import { persistentServerCertificate, type ServerTls } from '../keys/server-certificate-file.js';
 import type { KeyStore } from '../keys/types.js';
 import type { Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
@@ -57,9 +58,10 @@ export interface BuildAppOptions {
 export async function buildApp(config: Config, opts: BuildAppOptions): Promise<App> {
   const { log } = opts;
   const store = await openStore(config.dataDir, { memoryCacheBytes: config.limits.memoryCache });
+  const passphrase = (opts.env ?? process.env).COUNTERSIGN_KEY_PASSPHRASE || undefined;
   const keys = await openKeyStore({
     dir: `${config.dataDir}/keys`,
-    passphrase: (opts.env ?? process.env).COUNTERSIGN_KEY_PASSPHRASE || undefined,
+    passphrase,
     options: config.keys,
     logger: log,
   });
@@ -92,8 +94,9 @@ export async function buildApp(config: Config, opts: BuildAppOptions): Promise<A
       const url = await listenOn(server, config.listen.port, config.listen.host, 'http');
       servers.push(server);
       if (!config.listen.https) return { server, url };
-      const tls = await tlsMaterial(config.listen.https, config.configDir, keys);
-      const secure = createHttpsServer({ ...tls, ...serverOptions(limits) }, app.handle);
+      const tls = await tlsMaterial(config, keys, passphrase);
+      if (tls.issued) log.info({ fingerprint256: tls.issued.fingerprint256, outcome: tls.issued.outcome }, 'https certificate');
+      const secure = createHttpsServer({ cert: tls.cert, key: tls.key, ...serverOptions(limits) }, app.handle);
       applyLimits(secure, limits, { metrics, log, active });
       const httpsUrl = await listenOn(secure, config.listen.https.port, config.listen.host, 'https');
       servers.push(secure);
@@ -122,14 +125,18 @@ async function listenOn(server: Server, port: number, host: string, scheme: stri
   return `${scheme}://${h}:${addr.port}`;
 }
 
-/** The operator's certificate, or one issued by the org CA for the configured hosts. */
-async function tlsMaterial(https: NonNullable<Config['listen']['https']>, configDir: string, keys: KeyStore): Promise<{ cert: string; key: string }> {
+/**
+ * The operator's certificate, or one issued by the org CA for the configured hosts and kept in the
+ * key directory across restarts (re-issued when hosts, the CA or its validity call for it).
+ */
+async function tlsMaterial(config: Config, keys: KeyStore, passphrase: string | undefined): Promise<{ cert: string; key: string; issued?: ServerTls }> {
+  const https = config.listen.https!;
   if (https.cert && https.key) {
-    const [cert, key] = await Promise.all([readFile(resolve(configDir, https.cert), 'utf8'), readFile(resolve(configDir, https.key), 'utf8')]);
+    const [cert, key] = await Promise.all([readFile(resolve(config.configDir, https.cert), 'utf8'), readFile(resolve(config.configDir, https.key), 'utf8')]);
     return { cert, key };
   }
-  const issued = await keys.issueServerCertificate([...https.hosts]);
-  return { cert: issued.chainPem, key: issued.keyPem };
+  const issued = await persistentServerCertificate({ keyDir: `${config.dataDir}/keys`, hosts: https.hosts, keys, ...(passphrase ? { passphrase } : {}) });
+  return { cert: issued.cert, key: issued.key, issued };
 }
 
 async function route(app: App, byName: Map<string, MirrorRepository>, req: IncomingMessage, res: ServerResponse, internals: Internals): Promise<void> {
