@@ -47,8 +47,9 @@ apt_opts="-o Dir::Etc::SourceList=$work/sources.list -o Dir::Etc::SourceParts=/d
 echo "fetch-trixie-swift: trixie main from $uri"
 # shellcheck disable=SC2086
 apt-get $apt_opts -qq update
-# swiftlang, libc6-dev (SwiftPM compiles and links every Package.swift), a shell and coreutils.
-pkgs="swiftlang libc6-dev dash bash coreutils libc-bin ca-certificates"
+# swiftlang, libc6-dev (SwiftPM compiles and links every Package.swift), unzip (it extracts source
+# archives with it), curl (to check TLS from inside), a shell and coreutils.
+pkgs="swiftlang libc6-dev unzip curl dash bash coreutils libc-bin ca-certificates"
 # shellcheck disable=SC2086
 closure=$(apt-cache $apt_opts depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
   --no-replaces --no-enhances $pkgs 2>/dev/null | grep -E '^[a-z0-9][a-z0-9.+-]*$' | sort -u)
