@@ -218,6 +218,26 @@ describe('swift: a registry re-signed by the mirror', () => {
     assert.equal(upstream.requests('/mona/LinkedList/1.3.0'), 1);
   });
 
+  test('revalidation: after the TTL the upstream is asked again and the same bytes are served', async () => {
+    const before = await json('/swift/mona/LinkedList/1.1.0');
+    mirror.advanceClock(TTL_MS + 1);
+    upstream.resetCounts();
+    const res = await mirror.get('/swift/mona/LinkedList/1.1.0');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-cache'), 'REVALIDATED');
+    assert.equal(upstream.requests('/mona/LinkedList/1.1.0'), 1);
+    assert.deepEqual(await res.json(), before);
+  });
+
+  test('metadata that names another release than its path is refused', async () => {
+    const meta = await publishSwiftRelease(upstream, { scope: 'mona', name: 'Swap', version: '1.0.0', signer: publisher }, list);
+    upstream.setFile('/mona/Swap/2.0.0', JSON.stringify(meta.metadata), { contentType: 'application/json' });
+    upstream.setFile('/mona/Swap/2.0.0.zip', meta.zip, { contentType: 'application/zip' });
+    const res = await mirror.get('/swift/mona/Swap/2.0.0');
+    assert.equal(res.status, 502);
+    assert.match(((await res.json()) as { detail: string }).detail, /describes mona\.Swap 1\.0\.0, not mona\.Swap 2\.0\.0/);
+  });
+
   test('revalidation, upstream down → stale, and a changed archive under a published version → previous copy kept', async () => {
     const before = await json('/swift/mona/LinkedList/1.0.0');
     mirror.advanceClock(TTL_MS + 1);

@@ -71,6 +71,11 @@ export const swiftFormat: FormatAdapter<SwiftTrust> = {
 
     const verifyMetadata = async (ctx: VerifyContext, object: UpstreamObject): Promise<VerifyOutcome> => {
       const meta = parseReleaseMetadata(await object.readAll(), object.path);
+      const [scope = '', name = '', version = ''] = object.path.split('/');
+      // The signature covers the archive, not which release it is: the metadata must at least name this one.
+      if (meta.id.toLowerCase() !== `${scope}.${name}`.toLowerCase() || meta.version !== version) {
+        return { ok: false, code: 'MALFORMED', reason: `${object.path} describes ${meta.id} ${meta.version}, not ${scope}.${name} ${version}` };
+      }
       const archivePath = `${object.path}.zip`;
       const vouches = [{ path: archivePath, algorithm: 'sha256' as const, digest: meta.archive.checksum }];
       // A published release never changes: a different archive under the same version is refused (the stored one stays served).
