@@ -268,6 +268,17 @@ describe('swift: a registry re-signed by the mirror', () => {
     assert.deepEqual(der, new X509Certificate(orgRoot).raw);
   });
 
+  test('after a restart: the archive still carries its signature headers and the manifest its alternate links', async () => {
+    await mirror.close();
+    mirror = await startMirror({ dataDir, repositories: [repo()] });
+    const meta = await json('/swift/mona/LinkedList/1.1.0');
+    const zip = await mirror.get('/swift/mona/LinkedList/1.1.0.zip');
+    assert.equal(zip.status, 200);
+    assert.equal(zip.headers.get('x-swift-package-signature'), meta.resources[0].signing.signatureBase64Encoded);
+    const manifest = await mirror.get('/swift/mona/LinkedList/1.1.0/Package.swift');
+    assert.match(manifest.headers.get('link') ?? '', /rel="alternate"; filename="Package@swift-5\.8\.swift"/);
+  });
+
   test('identifiers are looked up upstream; bad paths are problem details', async () => {
     upstream.setHandler('/identifiers', (req, res) => {
       const url = new URL(req.url ?? '/', 'http://x').searchParams.get('url');

@@ -54,6 +54,25 @@ export const swiftFormat: FormatAdapter<SwiftTrust> = {
     const archiveSignatures = new LRUCache<string, string>({ max: 1024 });
     const manifestFiles = new LRUCache<string, string[]>({ max: 1024 });
 
+    const rememberArchiveSignature = (metadata: Buffer): void => {
+      try {
+        const resource = (JSON.parse(metadata.toString('utf8')) as { resources?: { checksum?: unknown; signing?: { signatureBase64Encoded?: unknown } }[] }).resources?.[0];
+        if (typeof resource?.checksum === 'string' && typeof resource.signing?.signatureBase64Encoded === 'string') {
+          archiveSignatures.set(resource.checksum, resource.signing.signatureBase64Encoded);
+        }
+      } catch {
+        // The mirror's own document; one it cannot read names no signature.
+      }
+    };
+    const rememberManifests = (release: string, archive: Buffer): void => {
+      if (manifestFiles.has(release)) return;
+      try {
+        manifestFiles.set(release, [...packageManifests(readZip(archive), release).entries.keys()]);
+      } catch {
+        // The mirror's own archive; one it cannot read lists no manifests.
+      }
+    };
+
     const base = (p: PackageId): string => `${p.scope}/${p.name}`;
     const releasesRef = (p: PackageId): ObjectRef => ({ path: base(p), mutable: true, contentType: JSON_TYPE, accept: ACCEPT_JSON });
     const metadataRef = (p: PackageId, version: string): ObjectRef => ({
@@ -203,7 +222,12 @@ export const swiftFormat: FormatAdapter<SwiftTrust> = {
       responseHeaders(path, served) {
         const headers: Record<string, string> = { 'content-version': '1' };
         const route = parseRegistryPath(path, '');
-        if (route.kind === 'archive') {
+        if (route.kind === 'release' && served.bytes) {
+          // Clients fetch the metadata before the archive: it names the archive's checksum and signature,
+          // so the archive's signature headers survive a restart (when no view is derived again).
+          rememberArchiveSignature(served.bytes);
+        } else if (route.kind === 'archive') {
+          if (served.bytes) rememberManifests(`${route.pkg.scope}/${route.pkg.name}/${route.version}`, served.bytes);
           headers['content-disposition'] = `attachment; filename="${route.pkg.name}-${route.version}.zip"`;
           headers.digest = `sha-256=${Buffer.from(served.sha256, 'hex').toString('base64')}`;
           const signature = archiveSignatures.get(served.sha256);
