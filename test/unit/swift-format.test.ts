@@ -11,9 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { before, describe, test } from 'node:test';
+import fc from 'fast-check';
 import { X509Certificate } from 'node:crypto';
 import { verifyCmsSignature } from '../../src/formats/swift/cms-signature.js';
 import { appendSignature, splitManifest } from '../../src/formats/swift/manifest-signature.js';
+import { parseReleaseList, parseReleaseMetadata, RegistryDocumentError } from '../../src/formats/swift/registry-documents.js';
 import { parseRegistryPath } from '../../src/formats/swift/registry-path.js';
 import { packageManifests } from '../../src/formats/swift/served-archive.js';
 import { entryContent, readZip, ZipFormatError } from '../../src/formats/swift/zip-archive.js';
@@ -72,6 +74,51 @@ describe('swift: zip archives', () => {
     const manifest = archive.entries.find((e) => e.name.endsWith('Package.swift'))!;
     assert.throws(() => entryContent(archive, { ...manifest, uncompressedSize: 10 }, 1 << 20), ZipFormatError);
     assert.throws(() => entryContent(archive, manifest, 5), /more than the 5 allowed/);
+  });
+});
+
+describe('swift: hostile archives (fast-check)', () => {
+  test('any mutation of a real archive is read, or refused with a ZipFormatError: never another exception', async () => {
+    const { zip } = await makeSourceArchive({ scope: 'mona', name: 'Fuzz', version: '1.0.0' });
+    fc.assert(fc.property(
+      fc.array(fc.record({ at: fc.nat({ max: zip.length - 1 }), value: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 8 }),
+      fc.nat({ max: zip.length }),
+      (edits, cut) => {
+        const bytes = Buffer.from(zip.subarray(0, Math.max(cut, zip.length - 64)));
+        for (const e of edits) if (e.at < bytes.length) bytes[e.at] = e.value;
+        try {
+          const archive = readZip(bytes);
+          for (const entry of archive.entries) entryContent(archive, entry, 1 << 16);
+          packageManifests(archive, 'fuzz.zip');
+        } catch (err) {
+          if (!(err instanceof ZipFormatError)) throw err;
+        }
+      },
+    ), { numRuns: 400 });
+  });
+
+  test('manifests and registry documents: any input parses or is refused with the parser\'s own error', () => {
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), (text) => {
+      const bytes = Buffer.from(text, 'utf8');
+      const parts = splitManifest(bytes, 'P');
+      if (parts.signed) assert.ok(bytes.subarray(0, parts.content.length).equals(parts.content));
+    }), { numRuns: 500 });
+    fc.assert(fc.property(fc.jsonValue(), (value) => {
+      for (const parse of [parseReleaseMetadata, parseReleaseList]) {
+        try {
+          parse(Buffer.from(JSON.stringify(value) ?? 'null'), 'x');
+        } catch (err) {
+          if (!(err instanceof RegistryDocumentError)) throw err;
+        }
+      }
+    }), { numRuns: 500 });
+  });
+
+  test('entry names that climb out are refused', async () => {
+    const { zip } = await makeSourceArchive({ scope: 'mona', name: 'Ab', version: '1.0.0' });
+    // "Ab/" becomes "../" in the local and central names alike (same length).
+    const evil = Buffer.from(zip.toString('latin1').split('Ab/').join('../'), 'latin1');
+    assert.throws(() => readZip(evil), /"\." or "\.\." segment/);
   });
 });
 
