@@ -1,15 +1,18 @@
 /**
- * Soak (issue 10, "Faults"), on demand, not CI: mixed traffic across formats against the
- * in-process mirror with fixture upstreams, cold and warm, with the metadata TTL expiring
- * every few seconds (revalidation) and new objects published as it runs (cold misses).
- * Samples RSS, heap and open file descriptors (/proc/self/fd) every SOAK_SAMPLE_SECONDS and
- * prints the curve; the question is whether they stay flat.
+ * Soak (issue 10, "Faults"), on demand, not CI: mixed traffic across formats against a mirror
+ * process (`countersign serve`, as deployed) with fixture upstreams in this process, cold and
+ * warm, the metadata TTL (5 s) expiring all along (revalidation) and new objects published as it
+ * runs (cold misses). Samples the mirror process's RSS (VmRSS), its peak (VmHWM) and its open file
+ * descriptors (/proc/<pid>/fd) every SOAK_SAMPLE_SECONDS and prints the curve; the question is
+ * whether they stay flat. The fixtures grow as they publish; they are not in the mirror's process.
  *
  *   node --import tsx bench/soak.ts                  # 10 minutes
  *   SOAK_SECONDS=120 node --import tsx bench/soak.ts # shorter
+ *   SOAK_MEMORY_CACHE=256MiB                          # limits.memoryCache of the mirror (default 64MiB)
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,7 +20,7 @@ import { buildApk, buildApkIndex, makeApkKey } from '../test/helpers/apk-fixture
 import { DebianFixture, makeGpgKey } from '../test/helpers/debian-fixture.js';
 import { startFixtureNpmRegistry } from '../test/helpers/fixture-npm-registry.js';
 import { startFixtureUpstream } from '../test/helpers/fixture-upstream.js';
-import { makeDataDir, removeDir, startMirror } from '../test/helpers/mirror-harness.js';
+import { configText, freePort, makeDataDir, removeDir } from '../test/helpers/mirror-harness.js';
 import { publishRaw } from '../test/helpers/raw-fixture.js';
 import { makeUpstreamPgpKey } from '../test/helpers/upstream-openpgp.js';
 
@@ -25,11 +28,15 @@ const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const SAMPLE_SECONDS = Number(process.env.SOAK_SAMPLE_SECONDS ?? 10);
 const CLIENTS = Number(process.env.SOAK_CLIENTS ?? 8);
 const TTL_MS = 5_000;
+const MEMORY_CACHE = process.env.SOAK_MEMORY_CACHE ?? '64MiB';
+const BIN = join(process.cwd(), 'bin', 'countersign.js');
 
-interface Sample { t: number; rssMb: number; heapMb: number; buffersMb: number; fds: number; requests: number; errors: number }
+interface Sample { t: number; rssMb: number; peakMb: number; fds: number; requests: number; errors: number }
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-const fds = (): number => readdirSync('/proc/self/fd').length;
+const fdsOf = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
+/** A `Vm…: <n> kB` line of /proc/<pid>/status, in bytes. */
+const vm = (pid: number, field: 'VmRSS' | 'VmHWM'): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 const mb = (n: number): number => Math.round((n / 1024 / 1024) * 10) / 10;
 
 export async function soak(): Promise<void> {
@@ -63,15 +70,30 @@ export async function soak(): Promise<void> {
   await mkdir(join(dataDir, 'apk-keys'));
   await writeFile(join(dataDir, 'apk-keys', apkKey.fileName), apkKey.publicPem);
   const ttl = `${TTL_MS}ms`;
-  const mirror = await startMirror({
+  const port = await freePort();
+  const configFile = join(dataDir, 'config.yaml');
+  await writeFile(configFile, configText({
+    listen: { host: '127.0.0.1', port },
+    publicUrl: `http://127.0.0.1:${port}`,
     dataDir,
+    log: { level: 'error' },
+    limits: { memoryCache: MEMORY_CACHE },
     repositories: [
       { name: 'files', format: 'raw', upstream: rawUp.url, trust: { keyring: 'upstream.asc', checksums: 'sha256' }, metadataTtl: ttl },
       { name: 'npm', format: 'npm', upstream: npm.url, trust: { keys: npm.keysDocument }, metadataTtl: ttl },
       { name: 'deb', format: 'debian', upstream: `${debUp.url}/debian`, trust: { keyring: 'archive.gpg' }, metadataTtl: ttl },
       { name: 'alpine', format: 'alpine', upstream: `${apkUp.url}/alpine`, trust: { keys: 'apk-keys' }, metadataTtl: ttl },
     ],
-  }, { logLevel: 'error' });
+  }));
+  const child = spawn(process.execPath, [BIN, 'serve', '--config', configFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const pid = child.pid!;
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if ((await fetch(`${base}/-/health`).catch(() => undefined))?.ok) break;
+    if (i > 300 || child.exitCode !== null) throw new Error('the mirror did not start');
+    await sleep(100);
+  }
+  const mirror = { get: (path: string, init?: RequestInit) => fetch(`${base}${path}`, init) };
 
   let requests = 0;
   let errors = 0;
@@ -124,18 +146,15 @@ export async function soak(): Promise<void> {
       await publishRawFile(`/cold-${published}.bin`);
       npm.publish({ name: npmNames[published % npmNames.length]!, version: `1.0.${published + 1}` });
       published++;
-      mirror.advanceClock(TTL_MS);
     }
   })();
 
   const samples: Sample[] = [];
   const started = Date.now();
   const take = (): void => {
-    const m = process.memoryUsage();
-    // Buffers (arrayBuffers) include the fixture upstreams' files, which grow as objects are published.
-    samples.push({ t: Math.round((Date.now() - started) / 1000), rssMb: mb(m.rss), heapMb: mb(m.heapUsed), buffersMb: mb(m.arrayBuffers), fds: fds(), requests, errors });
+    samples.push({ t: Math.round((Date.now() - started) / 1000), rssMb: mb(vm(pid, 'VmRSS')), peakMb: mb(vm(pid, 'VmHWM')), fds: fdsOf(pid), requests, errors });
     const s = samples[samples.length - 1]!;
-    console.log(`t=${String(s.t).padStart(4)}s rss=${s.rssMb} MB heap=${s.heapMb} MB buffers=${s.buffersMb} MB fds=${s.fds} requests=${s.requests} errors=${s.errors}`);
+    console.log(`t=${String(s.t).padStart(4)}s mirror rss=${s.rssMb} MB peak=${s.peakMb} MB fds=${s.fds} requests=${s.requests} errors=${s.errors}`);
   };
   take();
   const sampler = setInterval(take, SAMPLE_SECONDS * 1000);
@@ -150,9 +169,12 @@ export async function soak(): Promise<void> {
   const maxFds = Math.max(...settled.map((s) => s.fds));
   console.log(`\nsoak ${SECONDS}s, ${CLIENTS} clients: ${last.requests} requests (${Math.round(last.requests / SECONDS)}/s), ${last.errors} errors, ${published} objects published`);
   console.log(`RSS from t=${first.t}s: ${first.rssMb} → ${last.rssMb} MB (max ${maxRss}); fds ${first.fds} → ${last.fds} (max ${maxFds})`);
+  const half = settled.filter((s) => s.t >= SECONDS / 2);
+  console.log(`mirror RSS over the second half: min ${Math.min(...half.map((s) => s.rssMb))}, max ${Math.max(...half.map((s) => s.rssMb))} MB; peak (VmHWM) ${last.peakMb} MB; memoryCache ${MEMORY_CACHE}`);
   if (failures.size > 0) console.log(`failures: ${JSON.stringify(Object.fromEntries(failures))}`);
 
-  await mirror.close();
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('exit', resolve));
   await Promise.all([rawUp.stop(), npm.stop(), debUp.stop(), apkUp.stop()]);
   await Promise.all([archive.close(), archiveKey.close(), apkKey.close()]);
   await removeDir(dataDir);

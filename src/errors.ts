@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   UPSTREAM_TIMEOUT: { status: 504, summary: 'The upstream did not answer in time' },
   UPSTREAM_BAD_STATUS: { status: 502, summary: 'The upstream answered with an unexpected status' },
   UPSTREAM_TOO_LARGE: { status: 502, summary: 'The upstream response exceeds the size limit' },
+  TOO_LARGE_IN_MEMORY: { status: 502, summary: 'The object is larger than the mirror reads into memory to verify or re-sign it' },
   UPSTREAM_TOO_MANY_REDIRECTS: { status: 502, summary: 'The upstream redirected too many times' },
   UPSTREAM_TRUNCATED: { status: 502, summary: 'The upstream response ended early' },
   VERIFICATION_FAILED: { status: 502, summary: 'The upstream signature did not verify' },

@@ -23,8 +23,8 @@ export async function serve(configFile: string): Promise<void> {
     force.unref();
     app.close().then(
       () => {
-        log.flush();
-        process.exit(0);
+        // The log is buffered: exit once its last lines are written.
+        log.flush(() => process.exit(0));
       },
       (err: unknown) => {
         log.error({ err: (err as Error).message }, 'shutdown failed');

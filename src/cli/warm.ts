@@ -1,10 +1,11 @@
 /**
  * `countersign warm`: pre-fetches what a build needs through a running mirror, so an offline
- * build farm has it cached. Input: an npm package-lock.json (v2/v3), or a text file of paths
- * under the repository, one per line.
+ * build farm has it cached. Input: an npm package-lock.json (v2/v3), a Helm Chart.lock, or a
+ * text file of paths under the repository, one per line.
  */
 import { readFile } from 'node:fs/promises';
 import { SingleBar, Presets } from 'cli-progress';
+import { chartLockPaths, isChartLock } from './warm-helm.js';
 
 export interface WarmOptions {
   mirror: string;
@@ -14,8 +15,8 @@ export interface WarmOptions {
 }
 
 export async function warm(file: string, opts: WarmOptions): Promise<number> {
-  const paths = await pathsToWarm(file);
   const base = `${opts.mirror.replace(/\/+$/, '')}/${opts.repo}/`;
+  const paths = await pathsToWarm(file, base);
   const bar = opts.progress ? new SingleBar({ format: 'warming {bar} {value}/{total} {path}', hideCursor: true }, Presets.shades_classic) : undefined;
   bar?.start(paths.length, 0, { path: '' });
   const failures: string[] = [];
@@ -40,9 +41,10 @@ export async function warm(file: string, opts: WarmOptions): Promise<number> {
   return failures.length === 0 ? 0 : 1;
 }
 
-async function pathsToWarm(file: string): Promise<string[]> {
+async function pathsToWarm(file: string, base: string): Promise<string[]> {
   const text = await readFile(file, 'utf8');
   if (file.endsWith('.json')) return npmLockPaths(JSON.parse(text) as unknown);
+  if (isChartLock(file)) return chartLockPaths(text, base, fetchText);
   return text
     .split(/\r?\n/)
     .map((l) => l.trim())
@@ -62,4 +64,10 @@ export function npmLockPaths(lock: unknown): string[] {
     out.add(`${name}/-/${name.slice(name.lastIndexOf('/') + 1)}-${p.version}.tgz`);
   }
   return [...out];
+}
+
+async function fetchText(url: string): Promise<string> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  return res.text();
 }

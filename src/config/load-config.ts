@@ -11,11 +11,13 @@ import type { FormatAdapter } from '../formats/types.js';
 import { substituteEnv, type SubstitutionProblem } from './env-substitution.js';
 import { configSchema, type ParsedConfig, type RepositoryConfigParsed } from './schema.js';
 
-export interface RepositoryConfig extends Omit<RepositoryConfigParsed, 'metadataTtl' | 'maxObjectSize' | 'trust'> {
+export interface RepositoryConfig extends Omit<RepositoryConfigParsed, 'metadataTtl' | 'maxObjectSize' | 'maxInMemorySize' | 'trust'> {
   /** Validated by the format's own trust schema. */
   trust: unknown;
   metadataTtlMs: number;
   maxObjectSize: number;
+  /** The largest object read whole into memory to verify or derive it (see limits.maxInMemorySize). */
+  maxInMemorySize: number;
 }
 
 export interface Config extends Omit<ParsedConfig, 'repositories' | 'publicUrl'> {
@@ -86,12 +88,13 @@ export function parseConfig(
     }
     const trust = adapter.trustSchema.safeParse(repo.trust);
     if (!trust.success) problems.push(...zodProblems(trust.error, `${at}.trust`));
-    const { metadataTtl, maxObjectSize, ...rest } = repo;
+    const { metadataTtl, maxObjectSize, maxInMemorySize, ...rest } = repo;
     repositories.push({
       ...rest,
       trust: trust.success ? trust.data : repo.trust,
       metadataTtlMs: metadataTtl,
       maxObjectSize: maxObjectSize ?? cfg.limits.maxObjectSize,
+      maxInMemorySize: maxInMemorySize ?? cfg.limits.maxInMemorySize,
     });
   });
   if (problems.length > 0) throw new ConfigError(opts.file, problems);

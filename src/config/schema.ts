@@ -55,6 +55,7 @@ export const repositorySchema = z.strictObject({
   trust: z.record(z.string(), z.unknown()).default({}),
   metadataTtl: duration.default(300_000),
   maxObjectSize: byteSize.optional(),
+  maxInMemorySize: byteSize.optional(),
   credentials: z
     .strictObject({ username: z.string().optional(), password: z.string().optional(), token: z.string().optional() })
     .optional(),
@@ -135,6 +136,11 @@ export const configSchema = z.strictObject({
   limits: z
     .strictObject({
       maxObjectSize: byteSize.default(8 * 1024 ** 3),
+      /**
+       * Objects a format must hold whole in memory to verify or derive (indexes, packuments, RPM and
+       * Alpine packages it re-signs) are refused above this; streamed objects only obey maxObjectSize.
+       */
+      maxInMemorySize: byteSize.default(1024 ** 3),
       memoryCache: byteSize.default(256 * 1024 ** 2),
     })
     .prefault({}),

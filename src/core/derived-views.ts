@@ -6,6 +6,8 @@
  * from, so a re-verification that refuses more (or less) makes the view anew.
  */
 import { createHash } from 'node:crypto';
+import { MirrorError } from '../errors.js';
+import { assertFitsInMemory } from './verify-object.js';
 import type { DeriveContext, FormatRepository, ObjectRef } from '../formats/types.js';
 import type { Store } from '../store/open-store.js';
 import type { ObjectEntry } from '../store/types.js';
@@ -18,6 +20,10 @@ interface ViewArgs {
   format: FormatRepository;
   view: string;
   entry: ObjectEntry;
+  /** The largest object read whole to derive a view (limits.maxInMemorySize). */
+  maxInMemorySize: number;
+  /** Made anew for this request and not stored (see the `transient` view classification). */
+  transient?: boolean;
   /** How the repository serves a view of another of its objects, with its unverified mark. */
   derivedOf(ref: ObjectRef, view: string): Promise<DerivedBytes>;
 }
@@ -35,6 +41,10 @@ export class DerivedViews {
 
   async get(args: ViewArgs): Promise<DerivedBytes> {
     const { trust, view, entry } = args;
+    if (args.transient) {
+      const { bytes, unverified } = await this.#make(args, false);
+      return { bytes, sha256: sha256Of(bytes), ...(unverified ? { unverified } : {}) };
+    }
     const key = { repository: trust.repository, kind: `view:${view}`, subject: entry.sha256, keyId: this.#contextId(args) };
     return this.#cache.get(key, async () => {
       const first = await this.#make(args, false);
@@ -59,6 +69,8 @@ export class DerivedViews {
     const ctx: DeriveContext = {
       ...this.#context(args),
       sign: async (request) => {
+        // Signatures are logged and counted once each: a view made on every request must not sign.
+        if (args.transient) throw new MirrorError('INTERNAL', `The transient view ${args.view} of ${entry.path} may not sign`, { repository: trust.repository, object: entry.path });
         const made = await this.#ledger.sign(trust, entry.verification, request, { unverifiedInputs: inputsUnverified });
         if (made.role === 'primary') signedPrimary = true;
         else signedUnverified = true;
@@ -70,7 +82,11 @@ export class DerivedViews {
         return made;
       },
     };
-    const upstreamBytes = this.#store.hot.get(entry.sha256) ?? (await this.#store.blobs.readAll(entry.sha256));
+    let upstreamBytes = this.#store.hot.get(entry.sha256);
+    if (!upstreamBytes) {
+      assertFitsInMemory(trust.repository, entry.path, entry.size, args.maxInMemorySize);
+      upstreamBytes = await this.#store.blobs.readAll(entry.sha256);
+    }
     const bytes = await args.format.derive!(ctx, args.view, {
       path: entry.path,
       sha256: entry.sha256,
@@ -103,4 +119,8 @@ export class DerivedViews {
       },
     };
   }
+}
+
+function sha256Of(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }

@@ -21,7 +21,7 @@ import type { Served, StaleReason } from './served.js';
 import { RecentAuxiliary } from './recent-auxiliary.js';
 import { SignatureMaterial } from './signature-material.js';
 import type { RepositoryTrust } from './signing-ledger.js';
-import { currentExpectations, verifyObject, type BytesToVerify, type ObjectVerification } from './verify-object.js';
+import { assertFitsInMemory, currentExpectations, verifyObject, type BytesToVerify, type ObjectVerification } from './verify-object.js';
 
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 /** Failures after which a cached copy is better than an error. */
@@ -88,7 +88,7 @@ export class MirrorRepository {
       case 'object':
         return this.fetchObject(c, request);
       case 'view': {
-        const { made, from } = await this.#view(c.of, c.view, path);
+        const { made, from } = await this.#view(c.of, c.view, path, c.transient === true);
         return this.#bytes(made, c.contentType, from);
       }
       case 'signature': {
@@ -102,7 +102,7 @@ export class MirrorRepository {
       case 'indexed': {
         const idx = await this.fetchObject(c.index);
         // Blobs are content-addressed, so these are the bytes just served even if a flight replaced the entry since.
-        const bytes = await this.#readBlob(idx.sha256);
+        const bytes = await this.#readBlob(c.index.path, idx.sha256, idx.size);
         const inner = c.resolve({
           path: c.index.path, sha256: idx.sha256, bytes, expectations: (p) => currentExpectations(this.#deps.store.index, this.trust, p),
         });
@@ -127,12 +127,12 @@ export class MirrorRepository {
   }
 
   /** A view of an object: the object is fetched (and verified) first, the view made once per revision. */
-  async #view(of: ObjectRef, view: string, path: string): Promise<{ made: DerivedBytes; from: Served }> {
+  async #view(of: ObjectRef, view: string, path: string, transient = false): Promise<{ made: DerivedBytes; from: Served }> {
     const from = await this.fetchObject(of);
     const entry = this.#deps.store.index.getObject(this.name, of.path);
     if (!entry || entry.sha256 !== from.sha256) throw new MirrorError('INTERNAL', `${of.path} changed while its view was made`, { repository: this.name, object: path });
     const made = await this.#deps.views.get({
-      trust: this.trust, repositoryUrl: this.#repositoryUrl, format: this.format, view, entry,
+      trust: this.trust, repositoryUrl: this.#repositoryUrl, format: this.format, view, entry, transient, maxInMemorySize: this.config.maxInMemorySize,
       derivedOf: async (ref, inner) => (await this.#view(ref, inner, ref.path)).made,
     });
     return { made, from };
@@ -292,6 +292,7 @@ export class MirrorRepository {
         verification: verification.record,
       };
       index.putObject(stored);
+      if (ref.retain) index.trimObjects(this.name, ref.retain.group, ref.retain.keep);
       await this.#material.keep(stat.sha256, verification.material);
       return this.#served(stored, 'miss');
     } catch (err) {
@@ -378,6 +379,7 @@ export class MirrorRepository {
     const fetchAuxiliary = material === 'upstream' ? recording.fetch : this.#material.storedFirst(object.sha256, recording.fetch);
     const outcome = await verifyObject({
       trust: this.trust, path, format: this.format, ctx: { ...this.#verifyContext(), fetchAuxiliary }, object, index: this.#deps.store.index,
+      maxInMemorySize: this.config.maxInMemorySize,
       ...(revision ? { served: revision } : {}),
     });
     if (outcome.ok && outcome.record.status === 'verified') recent.keep();
@@ -408,7 +410,7 @@ export class MirrorRepository {
       expectations: (p) => currentExpectations(index, this.trust, p).filter((e) => e.verified),
       stored: (p) => {
         const e = this.#deps.store.index.getObject(this.name, p);
-        return e ? { sha256: e.sha256, size: e.size, readAll: () => this.#readBlob(e.sha256) } : undefined;
+        return e ? { sha256: e.sha256, size: e.size, readAll: () => this.#readBlob(p, e.sha256, e.size) } : undefined;
       },
     };
   }
@@ -429,10 +431,12 @@ export class MirrorRepository {
     };
   }
 
-  async #readBlob(sha256: string): Promise<Buffer> {
+  /** A stored object read whole, for a format to parse: bounded by limits.maxInMemorySize. */
+  async #readBlob(path: string, sha256: string, size: number): Promise<Buffer> {
     const { hot, blobs } = this.#deps.store;
     const known = hot.get(sha256);
     if (known) return known;
+    assertFitsInMemory(this.name, path, size, this.config.maxInMemorySize);
     const bytes = await blobs.readAll(sha256);
     hot.set(sha256, bytes);
     return bytes;

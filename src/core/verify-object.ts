@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { MirrorError } from '../errors.js';
 import type { DigestAlgorithm, FormatRepository, ObjectRef, Revision, VerifyContext, VouchedDigest } from '../formats/types.js';
 import type { Expectation, IndexStore, VerificationRecord } from '../store/types.js';
 import type { RepositoryTrust } from './signing-ledger.js';
@@ -31,6 +32,8 @@ export async function verifyObject(args: {
   index: IndexStore;
   /** The revision served now, if any: an older one is refused (rollback). */
   served?: Revision;
+  /** The largest object the format may read whole into memory (limits.maxInMemorySize). */
+  maxInMemorySize: number;
 }): Promise<ObjectVerification> {
   const { trust, path, object, index } = args;
   const { repository, mode, epoch } = trust;
@@ -42,7 +45,10 @@ export async function verifyObject(args: {
   const before = await findMismatch(vouched, object);
   if (before) return { ok: false, code: 'DIGEST_MISMATCH', reason: before };
 
-  const outcome = await args.format.verify(args.ctx, { path, sha256: object.sha256, size: object.size, read: () => object.read(), readAll: () => streamToBuffer(object.read()) });
+  const outcome = await args.format.verify(args.ctx, { path, sha256: object.sha256, size: object.size, read: () => object.read(), readAll: async () => {
+    assertFitsInMemory(trust.repository, path, object.size, args.maxInMemorySize);
+    return streamToBuffer(object.read());
+  } });
   const vouches = outcome.vouches ?? [];
   // An object's vouch for itself (a checksum file beside it) holds for this fetch only.
   const own: Expectation[] = vouches.filter((v) => v.path === path).map((v) => ({ ...v, repository, source: 'self' }));
@@ -91,15 +97,28 @@ async function findMismatch(expected: Expectation[], object: BytesToVerify): Pro
   return undefined;
 }
 
+/**
+ * How long a digest an index no longer lists still vouches: apt clients still on the previous
+ * Release fetch its index files by hash within minutes; a day covers slow and paused clients.
+ */
+const UNLISTED_EXPECTATIONS_KEPT_MS = 24 * 3600_000;
+
 function recordVouches(index: IndexStore, trust: RepositoryTrust, source: string, vouches: VouchedDigest[], verified: boolean): void {
-  if (vouches.length === 0) return;
-  index.putExpectations(vouches.map((v) => ({
+  index.recordExpectations(trust.repository, source, vouches.map((v) => ({
     repository: trust.repository, path: v.path, algorithm: v.algorithm, digest: v.digest, size: v.size, source, epoch: trust.epoch, verified,
-  })));
+  })), Date.now() - UNLISTED_EXPECTATIONS_KEPT_MS);
 }
 
 async function streamToBuffer(stream: AsyncIterable<unknown>): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
+}
+
+/** A format reads this object whole (to parse or re-sign it): refused above the configured bound. */
+export function assertFitsInMemory(repository: string, object: string, size: number, max: number): void {
+  if (size <= max) return;
+  throw new MirrorError('TOO_LARGE_IN_MEMORY', `${object} is ${size} bytes; this format reads it whole to verify or re-sign it, and limits.maxInMemorySize is ${max}`, {
+    repository, object, size, max,
+  });
 }

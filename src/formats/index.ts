@@ -1,6 +1,7 @@
 /** The registry of formats: adding a format is one folder and one line here. */
 import { alpineFormat } from './alpine/index.js';
 import { debianFormat } from './debian/index.js';
+import { helmFormat } from './helm/index.js';
 import { npmFormat } from './npm/index.js';
 import { ociFormat } from './oci/index.js';
 import { rawFormat } from './raw/index.js';
@@ -15,5 +16,6 @@ export const FORMATS: ReadonlyMap<string, FormatAdapter> = new Map<string, Forma
   [rawFormat.name, rawFormat as FormatAdapter],
   [rpmFormat.name, rpmFormat as FormatAdapter],
   [alpineFormat.name, alpineFormat as FormatAdapter],
+  [helmFormat.name, helmFormat as FormatAdapter],
   [swiftFormat.name, swiftFormat as FormatAdapter],
 ]);

@@ -41,6 +41,12 @@ export interface ObjectRef {
    * that must match what clients were already served (a detached signature, a file a signed index names).
    */
   pinned?: boolean;
+  /**
+   * The object is named by parameters the client chooses (a tag list page's `n` and `last`): the
+   * core keeps at most `keep` objects whose paths start with `group` (the least recently checked are
+   * forgotten), so a client varying the parameters cannot grow the store without bound.
+   */
+  retain?: { group: string; keep: number };
 }
 
 /** The verified bytes of an index, handed to the format to pick the object a request names from it. */
@@ -58,7 +64,14 @@ export type Classified =
   /** Bytes fetched from the upstream, verified, cached, and served as they came. */
   | ({ kind: 'object' } & ObjectRef)
   /** A view the format derives from a verified upstream object (rewritten, re-signed), made once per revision. */
-  | { kind: 'view'; of: ObjectRef; view: string; contentType: string }
+  | {
+      kind: 'view'; of: ObjectRef; view: string; contentType: string;
+      /**
+       * Made on every request and never stored: for cheap unsigned views named by parameters the
+       * client chooses (a tag list page), whose stored copies would grow with every new spelling.
+       */
+      transient?: boolean;
+    }
   /** A signature the mirror makes over the served bytes of another object. */
   | { kind: 'signature'; scheme: 'openpgp-detached'; of: string; contentType: string }
   /** Bytes the format makes from the mirror's own state (e.g. its public keys). */

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/load-config.js';
 import { DerivedSignatures } from '../core/derived-signatures.js';
 import { DerivedViews } from '../core/derived-views.js';
@@ -18,7 +18,7 @@ import type { FormatAdapter, RenderedError } from '../formats/types.js';
 import { openKeyStore } from '../keys/key-store.js';
 import { persistentServerCertificate, type ServerTls } from '../keys/server-certificate-file.js';
 import type { KeyStore } from '../keys/types.js';
-import type { Logger } from '../observability/logger.js';
+import { accessLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { openStore, type Store } from '../store/open-store.js';
 import { applyLimits, serverOptions, type ActiveResponses } from './connection-limits.js';
@@ -77,6 +77,7 @@ export async function buildApp(config: Config, opts: BuildAppOptions): Promise<A
   const active: ActiveResponses = new WeakMap();
   // Directories no client may learn: error messages naming them are scrubbed before they are sent.
   const internals: Internals = { dirs: [config.dataDir, config.configDir, resolve(config.dataDir)] };
+  const accessLog = accessLogger(log);
   const limits = { ...config.listen };
 
   const app: App = {
@@ -86,7 +87,7 @@ export async function buildApp(config: Config, opts: BuildAppOptions): Promise<A
       res.once('close', () => {
         if (active.get(req.socket) === res) active.delete(req.socket);
       });
-      void route(app, byName, req, res, internals);
+      void route(app, byName, req, res, internals, accessLog);
     },
     async listen() {
       const server = createServer(serverOptions(limits), app.handle);
@@ -139,9 +140,11 @@ async function tlsMaterial(config: Config, keys: KeyStore, passphrase: string | 
   return { cert: issued.cert, key: issued.key, issued };
 }
 
-async function route(app: App, byName: Map<string, MirrorRepository>, req: IncomingMessage, res: ServerResponse, internals: Internals): Promise<void> {
+async function route(
+  app: App, byName: Map<string, MirrorRepository>, req: IncomingMessage, res: ServerResponse, internals: Internals, accessLog: Logger,
+): Promise<void> {
   const started = performance.now();
-  const reqId = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
+  const reqId = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || nextRequestId();
   res.setHeader('x-request-id', reqId);
   setSecurityHeaders(res);
   const head = req.method === 'HEAD';
@@ -212,7 +215,7 @@ async function route(app: App, byName: Map<string, MirrorRepository>, req: Incom
   } finally {
     app.metrics.requests.inc({ repository: repoName, format, status: String(res.statusCode) });
     if (bytes > 0) app.metrics.bytesServed.inc({ repository: repoName }, bytes);
-    app.log.info({ reqId, repo: repoName, method: req.method, url: req.url, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request');
+    accessLog.info({ reqId, repo: repoName, method: req.method, url: req.url, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request');
   }
 }
 
@@ -240,4 +243,11 @@ function queryOf(url: string): { query?: string } {
 
 function describeCause(cause: unknown): string | undefined {
   return cause instanceof Error ? `${cause.name}: ${cause.message}` : undefined;
+}
+
+/** Request ids: a random per-process prefix and a counter (a UUID per request costs more than it tells). */
+const REQUEST_ID_PREFIX = randomBytes(6).toString('base64url');
+let requestCounter = 0;
+function nextRequestId(): string {
+  return `${REQUEST_ID_PREFIX}-${(++requestCounter).toString(36)}`;
 }

@@ -4,6 +4,7 @@
  * derived views and the log of every signature issued.
  */
 import Database from 'better-sqlite3';
+import { LRUCache } from 'lru-cache';
 import { MirrorError } from '../errors.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import type { DerivedKey, DerivedRow, Expectation, IndexStore, ObjectEntry, SignatureLogEntry, TrustPin, VerificationRecord } from './types.js';
@@ -21,9 +22,18 @@ interface ObjectRow {
   verification: string;
 }
 
+/** Object rows kept in memory: every warm hit looks its object up, and most hits are for few objects. */
+const OBJECT_ROWS_CACHED = 20_000;
+
 export class SqliteIndexStore implements IndexStore {
   readonly #db: Database.Database;
   readonly #stmts;
+  /**
+   * Recently read or written object rows, written through: this process is the only writer of
+   * its data directory (countersign.lock), so a row here is the row on disk. Entries are frozen,
+   * as callers share them.
+   */
+  readonly #objects = new LRUCache<string, ObjectEntry>({ max: OBJECT_ROWS_CACHED });
 
   constructor(file: string) {
     try {
@@ -54,6 +64,10 @@ export class SqliteIndexStore implements IndexStore {
       getExpectations: db.prepare<[string, string], {
         repository: string; path: string; algorithm: Expectation['algorithm']; digest: string; size: number | null; source: string; epoch: string | null; verified: number;
       }>('SELECT repository, path, algorithm, digest, size, source, epoch, verified FROM expectations WHERE repository = ? AND path = ?'),
+      forgetUnlisted: db.prepare('DELETE FROM expectations WHERE repository = ? AND source = ? AND recorded_at < ?'),
+      trimObjects: db.prepare<{ repository: string; prefix: string; keep: number }, { path: string }>(`DELETE FROM objects WHERE repository = @repository AND path IN (
+        SELECT path FROM objects WHERE repository = @repository AND substr(path, 1, length(@prefix)) = @prefix
+        ORDER BY checked_at DESC, path LIMIT -1 OFFSET @keep) RETURNING path`),
       pruneExpectations: db.prepare('DELETE FROM expectations WHERE repository = ? AND (epoch IS NULL OR epoch != ?)'),
       getPin: db.prepare<[string, string], { sha256: string; pinned_at: number }>('SELECT sha256, pinned_at FROM trust_pins WHERE repository = ? AND name = ?'),
       putPin: db.prepare('INSERT OR IGNORE INTO trust_pins (repository, name, sha256, pinned_at) VALUES (?, ?, ?, ?)'),
@@ -90,9 +104,12 @@ export class SqliteIndexStore implements IndexStore {
   }
 
   getObject(repository: string, path: string): ObjectEntry | undefined {
+    const key = objectKey(repository, path);
+    const cached = this.#objects.get(key);
+    if (cached) return cached;
     const row = this.#stmts.getObject.get(repository, path);
     if (!row) return undefined;
-    return {
+    const entry = frozenEntry({
       repository: row.repository,
       path: row.path,
       sha256: row.sha256,
@@ -103,10 +120,13 @@ export class SqliteIndexStore implements IndexStore {
       checkedAt: row.checked_at,
       mutable: row.mutable === 1,
       verification: JSON.parse(row.verification) as VerificationRecord,
-    };
+    });
+    this.#objects.set(key, entry);
+    return entry;
   }
 
   putObject(entry: ObjectEntry): void {
+    this.#objects.delete(objectKey(entry.repository, entry.path));
     this.#stmts.putObject.run({
       repository: entry.repository,
       path: entry.path,
@@ -119,25 +139,49 @@ export class SqliteIndexStore implements IndexStore {
       mutable: entry.mutable ? 1 : 0,
       verification: JSON.stringify(entry.verification),
     });
+    this.#objects.set(objectKey(entry.repository, entry.path), frozenEntry({
+      repository: entry.repository,
+      path: entry.path,
+      sha256: entry.sha256,
+      size: entry.size,
+      contentType: entry.contentType,
+      etag: entry.etag,
+      lastModified: entry.lastModified,
+      checkedAt: entry.checkedAt,
+      mutable: entry.mutable,
+      // A copy: the caller's record stays its own, and the cached one is what the row holds.
+      verification: JSON.parse(JSON.stringify(entry.verification)) as VerificationRecord,
+    }));
   }
 
   touchObject(repository: string, path: string, checkedAt: number, validators: { etag?: string; lastModified?: string } = {}): void {
     this.#stmts.touchObject.run({ repository, path, checked_at: checkedAt, etag: validators.etag ?? null, last_modified: validators.lastModified ?? null });
+    const key = objectKey(repository, path);
+    const cached = this.#objects.get(key);
+    if (cached) {
+      this.#objects.set(key, frozenEntry({
+        ...cached, checkedAt, etag: validators.etag ?? cached.etag, lastModified: validators.lastModified ?? cached.lastModified,
+      }));
+    }
   }
 
   deleteObjectsByBlob(sha256: string): number {
+    // Repairs only (verify-store): rare enough to forget every cached row.
+    this.#objects.clear();
     return this.#db.transaction(() => {
       const n = this.#stmts.deleteByBlob.run(sha256).changes;
       return n + this.#stmts.deleteDerivedByBlob.run(sha256, sha256).changes;
     })();
   }
 
-  putExpectations(list: Expectation[]): void {
-    const now = Date.now();
+  recordExpectations(repository: string, source: string, list: Expectation[], forgetUnlistedBefore: number): void {
+    const now = Math.max(Date.now(), forgetUnlistedBefore);
     this.#db.transaction(() => {
       for (const e of list) {
         this.#stmts.putExpectation.run(e.repository, e.path, e.algorithm, e.digest, e.size ?? null, e.source, now, e.epoch ?? null, e.verified ? 1 : 0);
       }
+      // What this revision lists was just recorded again; what it no longer lists ages out.
+      this.#stmts.forgetUnlisted.run(repository, source, forgetUnlistedBefore);
     })();
   }
 
@@ -152,6 +196,12 @@ export class SqliteIndexStore implements IndexStore {
       ...(r.size === null ? {} : { size: r.size }),
       ...(r.epoch === null ? {} : { epoch: r.epoch }),
     }));
+  }
+
+  trimObjects(repository: string, prefix: string, keep: number): number {
+    const forgotten = this.#stmts.trimObjects.all({ repository, prefix, keep });
+    for (const { path } of forgotten) this.#objects.delete(objectKey(repository, path));
+    return forgotten.length;
   }
 
   pruneExpectations(repository: string, epoch: string): number {
@@ -207,4 +257,14 @@ export class SqliteIndexStore implements IndexStore {
   close(): void {
     this.#db.close();
   }
+}
+
+function objectKey(repository: string, path: string): string {
+  return `${repository}\0${path}`;
+}
+
+/** Frozen, the verification record too: cached entries are shared by every caller. */
+function frozenEntry(entry: ObjectEntry): ObjectEntry {
+  Object.freeze(entry.verification);
+  return Object.freeze(entry);
 }

@@ -74,4 +74,11 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (repository, name)
   ) WITHOUT ROWID;
   `,
+  // 3: an index's new revision replaces everything its previous one vouched for (found by source);
+  // objects a client names with parameters it chooses are trimmed per group (found by path prefix
+  // and age).
+  `
+  CREATE INDEX expectations_source ON expectations (repository, source);
+  CREATE INDEX objects_checked ON objects (repository, checked_at);
+  `,
 ];

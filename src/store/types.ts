@@ -101,10 +101,21 @@ export interface IndexStore {
   putObject(entry: ObjectEntry): void;
   touchObject(repository: string, path: string, checkedAt: number, validators?: { etag?: string; lastModified?: string }): void;
   deleteObjectsByBlob(sha256: string): number;
-  putExpectations(list: Expectation[]): void;
+  /**
+   * Records what `source` (an index) vouches for now, and forgets what it vouched for earlier, no
+   * longer lists, and last recorded before `forgetUnlistedBefore` (ms since epoch): the table holds
+   * what stored indexes list plus what they listed recently (clients still on a previous revision
+   * fetch its files by hash), not everything they ever listed.
+   */
+  recordExpectations(repository: string, source: string, list: Expectation[], forgetUnlistedBefore: number): void;
   getExpectations(repository: string, path: string): Expectation[];
   /** Removes a repository's expectations recorded under any other trust epoch (they vouch for nothing); returns how many. */
   pruneExpectations(repository: string, epoch: string): number;
+  /**
+   * Keeps the `keep` most recently checked objects whose path starts with `prefix` and forgets the
+   * rest (their blobs become orphans that `verify-store --repair` removes); returns how many.
+   */
+  trimObjects(repository: string, prefix: string, keep: number): number;
   getDerived(key: DerivedKey): DerivedRow | undefined;
   /** `unverified`: the bytes were made from, or signed over, something that did not verify (see DerivedBytes). */
   putDerived(key: DerivedKey, sha256: string, unverified?: boolean): void;

@@ -9,6 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { STORED_PAGES_PER_IMAGE } from '../../src/formats/oci/tags-page.js';
 import { startFixtureRegistry, type FixtureRegistry } from '../helpers/oci-fixture-registry.js';
 import { OciLayout } from '../helpers/oci-image.js';
 import { removeDir, startMirror, type RunningMirror } from '../helpers/mirror-harness.js';
@@ -174,5 +176,32 @@ describe('oci tags/list paging', () => {
     assert.equal(byDigest.status, 200);
     const encodedQuestionMark = await mirror.get('/v2/hub/demo/app/tags/list%3Fn=1');
     assert.equal(encodedQuestionMark.status, 400, 'a "?" inside a segment is refused, not read as a query');
+  });
+
+  test('pages are bounded: a client varying n cannot grow the store past the kept pages, and no page view is stored', async () => {
+    const db = new Database(join(mirror.dataDir, 'index.sqlite'), { readonly: true });
+    try {
+      const pages = (): number => (db.prepare("SELECT count(*) AS c FROM objects WHERE repository = 'hub' AND path LIKE 'demo/app/tags/list?%'").get() as { c: number }).c;
+      const views = (): number => (db.prepare("SELECT count(*) AS c FROM derived WHERE repository = 'hub' AND kind LIKE 'view:tags-page%'").get() as { c: number }).c;
+      const spellings = STORED_PAGES_PER_IMAGE + 40;
+      for (let n = 1; n <= spellings; n++) {
+        const p = await page(`/v2/hub/demo/app/tags/list?n=${n}&last=1.0`);
+        assert.equal(p.status, 200);
+        assert.deepEqual(p.tags, SORTED.slice(1, 1 + n), `n=${n}`);
+      }
+      assert.equal(pages(), STORED_PAGES_PER_IMAGE, 'the oldest pages were forgotten');
+      assert.equal(views(), 0, 'page views are made per request, never stored');
+      // Positive control: a kept page is still served from the store without asking the upstream.
+      registry.resetCounts();
+      const recent = await page(`/v2/hub/demo/app/tags/list?n=${spellings}&last=1.0`);
+      assert.equal(recent.cache, 'HIT');
+      assert.equal(registry.requests(), 0);
+      // A forgotten one is fetched again, correctly.
+      const forgotten = await page('/v2/hub/demo/app/tags/list?n=2&last=1.0');
+      assert.deepEqual(forgotten.tags, SORTED.slice(1, 3));
+      assert.equal(registry.requests(), 1);
+    } finally {
+      db.close();
+    }
   });
 });

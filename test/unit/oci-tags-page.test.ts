@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseOciPath } from '../../src/formats/oci/oci-path.js';
-import { classifyTags, nextLink, pageView, parseTagsQuery, TAGS_PAGE_VIEW } from '../../src/formats/oci/tags-page.js';
+import { classifyTags, nextLink, pageView, parseTagsQuery, STORED_PAGES_PER_IMAGE, TAGS_PAGE_VIEW } from '../../src/formats/oci/tags-page.js';
 
 const doc = (tags: string[] | null): Buffer => Buffer.from(JSON.stringify({ name: 'demo/app', tags }));
 const tagsOf = (bytes: Buffer): string[] => (JSON.parse(bytes.toString()) as { tags: string[] }).tags;
@@ -26,8 +26,11 @@ test('paths: the query is read for tags/list only; store paths and view names ca
   assert.deepEqual(parseOciPath('demo/manifests/v1?ns=x&n=abc'), { ok: true, path: { kind: 'manifest', name: 'demo', tag: 'v1' } });
   assert.deepEqual(parseOciPath('demo/tags/list?n=0'), { ok: false, reason: 'n must be a positive integer, not "0"', parameter: 'n' });
   assert.deepEqual(classifyTags('demo', 'library/demo', { last: 'b', n: 2 }), {
-    kind: 'view', view: `${TAGS_PAGE_VIEW}?n=2&last=b`, contentType: 'application/json',
-    of: { path: 'demo/tags/list?n=2&last=b', mutable: true, contentType: 'application/json', upstreamPath: 'v2/library/demo/tags/list?n=2&last=b' },
+    kind: 'view', view: `${TAGS_PAGE_VIEW}?n=2&last=b`, contentType: 'application/json', transient: true,
+    of: {
+      path: 'demo/tags/list?n=2&last=b', mutable: true, contentType: 'application/json', upstreamPath: 'v2/library/demo/tags/list?n=2&last=b',
+      retain: { group: 'demo/tags/list?', keep: STORED_PAGES_PER_IMAGE },
+    },
   });
   assert.equal(classifyTags('demo', 'demo', undefined).kind, 'object');
 });

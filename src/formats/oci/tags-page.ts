@@ -15,6 +15,12 @@ import { TAG } from './reference-grammar.js';
 export const MAX_PAGE_SIZE = 10_000;
 /** The view name prefix; the normalized page query follows after "?". */
 export const TAGS_PAGE_VIEW = 'tags-page';
+/**
+ * Pages of one image kept in the store: `n` and `last` are the client's to choose, so each new
+ * spelling would otherwise be a new stored object. Clients walking the Links of a list of up to
+ * this many pages find them all cached; older pages are fetched again when asked for.
+ */
+export const STORED_PAGES_PER_IMAGE = 256;
 
 const COUNT = /^[0-9]{1,9}$/;
 
@@ -67,7 +73,8 @@ export function classifyTags(name: string, upstreamName: string, page: TagsPage 
     upstreamPath: `v2/${upstreamName}/tags/list${query}`,
   };
   if (!page) return { kind: 'object', ...ref };
-  return { kind: 'view', of: ref, view: `${TAGS_PAGE_VIEW}${query}`, contentType: 'application/json' };
+  const retained: ObjectRef = { ...ref, retain: { group: `${name}/tags/list?`, keep: STORED_PAGES_PER_IMAGE } };
+  return { kind: 'view', of: retained, view: `${TAGS_PAGE_VIEW}${query}`, contentType: 'application/json', transient: true };
 }
 
 /**
