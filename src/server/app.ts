@@ -191,7 +191,8 @@ async function route(
     repoName = repo.name;
     format = repo.config.format;
     // A format that renders its own errors (Swift: problem details) renders them for its whole tree.
-    if (repo.format.renderError) ownErrors = { repo, path: rest.join('/') };
+    // (OCI's renderer is for /v2/ only: its repositories' other paths keep the mirror's JSON errors.)
+    if (repo.format.renderError && repo.config.format !== DISTRIBUTION_FORMAT) ownErrors = { repo, path: rest.join('/') };
     const served = await repo.serve(rest.join('/'), { ...serveRequest(req), ...queryOf(url) });
     bytes = await sendServed(req, res, served, app.store.blobs, app.store.hot);
   } catch (err) {
