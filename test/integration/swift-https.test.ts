@@ -7,11 +7,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { promisify } from 'node:util';
 import { after, describe, test } from 'node:test';
+import { persistentServerCertificate, RENEW_BEFORE_MS } from '../../src/keys/server-certificate-file.js';
 import { freePort, makeDataDir, removeDir, startMirror, type RunningMirror } from '../helpers/mirror-harness.js';
 
 const run = promisify(execFile);
@@ -94,5 +96,30 @@ describe('https: a persistent server certificate', () => {
     assert.match(checked, /Verify return code: 0 \(ok\)/, checked);
     const again = await start(dataDir, ['localhost', 'mirror.internal.example']);
     assert.equal((await presented(again.httpsUrl!)).fingerprint256, c.fingerprint256, 'and kept from then on');
+  });
+
+  test('the stored key is encrypted under the key passphrase; near expiry or a torn pair issues anew', async () => {
+    const dataDir = await makeDataDir();
+    dirs.push(dataDir);
+    const m = await start(dataDir, ['localhost']);
+    const keyDir = await mkdtemp(join(tmpdir(), 'countersign-tls-'));
+    dirs.push(keyDir);
+    const args = { keyDir, hosts: ['localhost'], keys: m.app.keys, passphrase: 'correct horse' };
+    const first = await persistentServerCertificate(args);
+    assert.equal(first.outcome, 'issued: none stored');
+    assert.match(await readFile(join(keyDir, 'tls', 'server.key'), 'utf8'), /BEGIN ENCRYPTED PRIVATE KEY/);
+    const again = await persistentServerCertificate(args);
+    assert.deepEqual([again.outcome, again.fingerprint256], ['reused', first.fingerprint256]);
+    // A key it cannot open is no key: the pair is issued again (and replaced), never served half.
+    const wrong = await persistentServerCertificate({ ...args, passphrase: 'wrong' });
+    assert.equal(wrong.outcome, 'issued: stored files unusable');
+    const current = await persistentServerCertificate({ ...args, passphrase: 'wrong' });
+    assert.deepEqual([current.outcome, current.fingerprint256], ['reused', wrong.fingerprint256]);
+    const validTo = new Date(new X509Certificate(current.cert).validTo).getTime();
+    const late = await persistentServerCertificate({ ...args, passphrase: 'wrong', now: new Date(validTo - RENEW_BEFORE_MS + 1000) });
+    assert.equal(late.outcome, 'issued: near expiry');
+    await writeFile(join(keyDir, 'tls', 'server.key'), first.key);
+    const torn = await persistentServerCertificate({ ...args, passphrase: 'wrong' });
+    assert.equal(torn.outcome, 'issued: stored files unusable');
   });
 });
