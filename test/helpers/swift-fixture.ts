@@ -23,6 +23,8 @@ export interface SwiftRelease {
   signer?: TestPki;
   /** Extra manifests, e.g. {"Package@swift-5.8.swift": "…"}. */
   versionedManifests?: Record<string, string>;
+  /** Who signs the manifests inside (default: `signer`); null: nobody, while the archive is signed. */
+  manifestSigner?: TestPki | null;
   /** Replace the archive signature in the metadata (e.g. one over other bytes). */
   signatureOverride?: Buffer;
 }
@@ -51,8 +53,9 @@ export async function makeSourceArchive(release: SwiftRelease): Promise<{ zip: B
     for (const [file, text] of Object.entries(release.versionedManifests ?? {})) files[file] = Buffer.from(text);
     for (const [file, bytes] of Object.entries(files)) {
       let content = bytes;
-      if (release.signer && /^Package(@swift-[\d.]+)?\.swift$/.test(file)) {
-        const sig = await cmsSign(release.signer, bytes);
+      const manifestSigner = release.manifestSigner === undefined ? release.signer : release.manifestSigner;
+      if (manifestSigner && /^Package(@swift-[\d.]+)?\.swift$/.test(file)) {
+        const sig = await cmsSign(manifestSigner, bytes);
         content = Buffer.concat([bytes, Buffer.from(`\n// signature: cms-1.0.0;${sig.toString('base64')}`)]);
       }
       await mkdir(dirname(join(root, file)), { recursive: true });

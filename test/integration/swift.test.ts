@@ -198,6 +198,17 @@ describe('swift: a registry re-signed by the mirror', () => {
     assert.equal(mirror.app.store.index.getObject('swift', 'mona/Unsigned/1.0.0.zip'), undefined, 'nothing stored');
   });
 
+  test('a signed release whose manifests are unsigned, or signed under a root not pinned, is refused (as SwiftPM would)', async () => {
+    await publishSwiftRelease(upstream, { scope: 'mona', name: 'BareManifest', version: '1.0.0', signer: publisher, manifestSigner: null }, list);
+    await publishSwiftRelease(upstream, { scope: 'mona', name: 'MixedManifest', version: '1.0.0', signer: publisher, manifestSigner: stranger }, list);
+    for (const [name, why] of [['BareManifest', /Package\.swift is not signed, while its release is/], ['MixedManifest', /signature of \S+Package\.swift does not verify: .*does not chain/]] as const) {
+      const res = await mirror.get(`/swift/mona/${name}/1.0.0.zip`);
+      assert.equal(res.status, 502, name);
+      assert.match(((await res.json()) as { detail: string }).detail, why);
+      assert.equal((await mirror.get(`/swift/mona/${name}/1.0.0`)).status, 502, `${name} metadata (its archive is refused)`);
+    }
+  });
+
   test('tampered archive: refused and nothing stored; the genuine one is then served', async () => {
     await publishSwiftRelease(upstream, { scope: 'mona', name: 'LinkedList', version: '1.2.0', signer: publisher }, list);
     upstream.setMode('/mona/LinkedList/1.2.0.zip', 'tamper', { times: 1 });

@@ -23,7 +23,7 @@ import { ManifestError } from './manifest-signature.js';
 import { problemDetails } from './problem-details.js';
 import { latestRelease, parseReleaseList, parseReleaseMetadata, RegistryDocumentError, servedReleaseList, servedReleaseMetadata } from './registry-documents.js';
 import { parseRegistryPath, type PackageId } from './registry-path.js';
-import { buildServedArchive, manifestFromArchive, packageManifests } from './served-archive.js';
+import { buildServedArchive, checkUpstreamManifests, manifestFromArchive, packageManifests } from './served-archive.js';
 import { setupText } from './setup.js';
 import { swiftTrustSchema, type SwiftTrust } from './trust.js';
 import { readZip, ZipFormatError } from './zip-archive.js';
@@ -118,11 +118,14 @@ export const swiftFormat: FormatAdapter<SwiftTrust> = {
       return { ok: true, by: [`cms:${check.leaf.fingerprint256}`, `root:${check.root.fingerprint256}`], vouches };
     };
 
-    const verifyArchive = (ctx: VerifyContext, object: UpstreamObject): VerifyOutcome => {
+    const verifyArchive = async (ctx: VerifyContext, object: UpstreamObject): Promise<VerifyOutcome> => {
       // The core already matched the bytes against the checksum the release metadata names.
       const vouched = ctx.expectations(object.path).filter((e) => e.verified !== false);
       if (vouched.length === 0) return fail(`${object.path} is not named by release metadata whose signature verified`);
-      return { ok: true, by: vouched.map((e) => `checksum:${e.algorithm}@${e.source}`) };
+      // As SwiftPM does for a signed release: every manifest must carry a signature that verifies too.
+      const manifests = checkUpstreamManifests(await object.readAll(), object.path, roots);
+      if (!manifests.ok) return manifests.malformed ? { ok: false, code: 'MALFORMED', reason: manifests.reason } : fail(manifests.reason);
+      return { ok: true, by: [...vouched.map((e) => `checksum:${e.algorithm}@${e.source}`), ...manifests.by] };
     };
 
     const servedArchive = async (ctx: DeriveContext, path: string): Promise<{ sha256: string; bytes: Buffer }> => ctx.derivedOf(archiveOf(path), 'archive');
@@ -194,7 +197,7 @@ export const swiftFormat: FormatAdapter<SwiftTrust> = {
       async verify(ctx, object): Promise<VerifyOutcome> {
         try {
           if (object.path.startsWith('identifiers?')) return { ok: true, by: ['lookup'], anchor: 'none' };
-          if (object.path.endsWith('.zip')) return verifyArchive(ctx, object);
+          if (object.path.endsWith('.zip')) return await verifyArchive(ctx, object);
           const depth = object.path.split('/').length;
           if (depth === 2) {
             parseReleaseList(await object.readAll(), object.path);

@@ -6,9 +6,11 @@
  * before it archives them). The rest of the archive is copied entry for entry (zip-writer.ts), so
  * the same upstream archive and signatures always give the same bytes.
  */
+import { createHash, type X509Certificate } from 'node:crypto';
 import type { DeriveContext } from '../types.js';
-import { signCms } from './cms-sign.js';
-import { appendSignature, manifestToolsVersion, splitManifest } from './manifest-signature.js';
+import { verifyCmsSignature } from './cms-signature.js';
+import { SIGNATURE_FORMAT, signCms } from './cms-sign.js';
+import { appendSignature, decodeSignature, ManifestError, manifestToolsVersion, splitManifest } from './manifest-signature.js';
 import { entryContent, readZip, ZipFormatError, type ZipArchive, type ZipEntry } from './zip-archive.js';
 import { rewriteZip } from './zip-writer.js';
 
@@ -45,6 +47,36 @@ export async function buildServedArchive(ctx: DeriveContext, path: string, upstr
     replacements.set(entry.name, appendSignature(parts.content, signature));
   }
   return rewriteZip(zip, replacements);
+}
+
+/**
+ * The upstream's manifest signatures in a signed release, checked as SwiftPM checks them
+ * (SignatureValidation.swift: a signed source archive requires signed manifests): each root
+ * manifest signed in cms-1.0.0, verifying over its content and chaining to `roots`.
+ */
+export function checkUpstreamManifests(upstream: Buffer, path: string, roots: readonly X509Certificate[]): { ok: true; by: string[] } | { ok: false; reason: string; malformed: boolean } {
+  try {
+    const zip = readZip(upstream);
+    const by: string[] = [];
+    for (const entry of packageManifests(zip, path).entries.values()) {
+      const parts = splitManifest(entryContent(zip, entry, MAX_MANIFEST_BYTES), `${path}: ${entry.name}`);
+      if (!parts.signed) return { ok: false, reason: `${path}: ${entry.name} is not signed, while its release is`, malformed: false };
+      if (parts.format !== SIGNATURE_FORMAT) return { ok: false, reason: `${path}: ${entry.name} is signed in "${parts.format}", not ${SIGNATURE_FORMAT}`, malformed: false };
+      let signature: Buffer;
+      try {
+        signature = decodeSignature(parts.signatureBase64, entry.name);
+      } catch (err) {
+        return { ok: false, reason: `${path}: ${(err as Error).message}`, malformed: false };
+      }
+      const check = verifyCmsSignature(signature, createHash('sha256').update(parts.content).digest('hex'), roots);
+      if (!check.ok) return { ok: false, reason: `${path}: the signature of ${entry.name} does not verify: ${check.reason}`, malformed: false };
+      by.push(`manifest:${entry.name}:cms:${check.leaf.fingerprint256}`);
+    }
+    return { ok: true, by };
+  } catch (err) {
+    if (err instanceof ZipFormatError || err instanceof ManifestError) return { ok: false, reason: err.message, malformed: true };
+    throw err;
+  }
 }
 
 /** A manifest as it sits in the served archive (so both carry the same bytes). */
