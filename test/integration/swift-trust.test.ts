@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { startFixtureUpstream, type FixtureUpstream } from '../helpers/fixture-upstream.js';
 import { makeDataDir, removeDir, startMirror, type RunningMirror } from '../helpers/mirror-harness.js';
 import { publishSwiftRelease } from '../helpers/swift-fixture.js';
-import { cmsVerify, makeTestPki, splitServedManifest, type TestPki } from '../helpers/swift-openssl.js';
+import { cmsSign, cmsVerify, makeTestPki, splitServedManifest, type TestPki } from '../helpers/swift-openssl.js';
 
 const TTL_MS = 60_000;
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -134,7 +134,6 @@ describe('swift: trust changes take effect at the next request', () => {
     assert.deepEqual(before.archive, { primary: true, unverified: false });
     // The same archive, its metadata now carrying a signature by a root nobody pinned.
     const meta = JSON.parse((await (await fetch(`${upstream.url}/mona/Churn/1.0.0`)).text())) as { resources: { signing: { signatureBase64Encoded: string } }[] };
-    const { cmsSign } = await import('../helpers/swift-openssl.js');
     const zip = Buffer.from(await (await fetch(`${upstream.url}/mona/Churn/1.0.0.zip`)).arrayBuffer());
     meta.resources[0]!.signing.signatureBase64Encoded = (await cmsSign(stranger, zip)).toString('base64');
     upstream.setFile('/mona/Churn/1.0.0', JSON.stringify(meta), { contentType: 'application/json' });

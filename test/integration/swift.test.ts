@@ -16,7 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { startFixtureUpstream, type FixtureUpstream } from '../helpers/fixture-upstream.js';
 import { makeDataDir, removeDir, startMirror, type RunningMirror } from '../helpers/mirror-harness.js';
 import { manifestText, publishSwiftRelease } from '../helpers/swift-fixture.js';
-import { asn1Parse, cmsPrint, cmsVerify, makeTestPki, splitServedManifest, type TestPki } from '../helpers/swift-openssl.js';
+import { asn1Parse, cmsPrint, cmsSign, cmsVerify, makeTestPki, splitServedManifest, x509Text, type TestPki } from '../helpers/swift-openssl.js';
 
 const run = promisify(execFile);
 const TTL_MS = 60_000;
@@ -70,7 +70,6 @@ describe('swift: a registry re-signed by the mirror', () => {
     await publishSwiftRelease(upstream, { scope: 'mona', name: 'Forged', version: '1.0.0', signer: stranger }, list);
     const other = await publishSwiftRelease(upstream, { scope: 'mona', name: 'Other', version: '1.0.0', signer: publisher }, list);
     // A genuine publisher signature, over another archive: replayed onto this release.
-    const { cmsSign } = await import('../helpers/swift-openssl.js');
     await publishSwiftRelease(upstream, { scope: 'mona', name: 'Replay', version: '1.0.0', signer: publisher, signatureOverride: await cmsSign(publisher, other.zip) }, list);
     dataDir = await makeDataDir();
     await mkdir(join(dataDir, 'roots'));
@@ -133,7 +132,7 @@ describe('swift: a registry re-signed by the mirror', () => {
     // The leaf: ECDSA P-256, code-signing EKU, chained to the org root.
     const certs = printed.match(/subject: [^\n]+/g) ?? [];
     assert.ok(certs.length >= 1, printed);
-    const ku = (await (await import('../helpers/swift-openssl.js')).x509Text(await leafFrom(sig)));
+    const ku = await x509Text(await leafFrom(sig));
     assert.match(ku, /Code Signing/);
     assert.match(ku, /prime256v1|P-256/);
   });

@@ -14,14 +14,14 @@
  * upstream revision and signing key.
  */
 import { X509Certificate } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import { MirrorError } from '../../errors.js';
 import type { Classified, DeriveContext, DeriveInput, FormatAdapter, FormatRepository, ObjectRef, UpstreamObject, VerifyContext, VerifyOutcome } from '../types.js';
 import { readRootCertificates, verifyCmsSignature, MAX_SIGNATURE_BYTES } from './cms-signature.js';
 import { signCms, SIGNATURE_FORMAT } from './cms-sign.js';
 import { ManifestError } from './manifest-signature.js';
 import { problemDetails } from './problem-details.js';
-import { latestRelease, parseReleaseList, parseReleaseMetadata, RegistryDocumentError, servedReleaseList, servedReleaseMetadata } from './registry-documents.js';
+import { parseReleaseList, parseReleaseMetadata, RegistryDocumentError, servedReleaseList, servedReleaseMetadata } from './registry-documents.js';
+import { RegistryHeaders } from './response-headers.js';
 import { parseRegistryPath, type PackageId } from './registry-path.js';
 import { buildServedArchive, checkUpstreamManifests, manifestFromArchive, packageManifests } from './served-archive.js';
 import { setupText } from './setup.js';
@@ -50,28 +50,7 @@ export const swiftFormat: FormatAdapter<SwiftTrust> = {
         throw new MirrorError('CONFIG_INVALID', `Repository "${repository}": trust.roots ${file}: ${(err as Error).message}`, { repository }, { cause: err });
       }
     }
-    // Facts of served objects that headers need (SwiftPM reads them from headers as well as bodies).
-    const archiveSignatures = new LRUCache<string, string>({ max: 1024 });
-    const manifestFiles = new LRUCache<string, string[]>({ max: 1024 });
-
-    const rememberArchiveSignature = (metadata: Buffer): void => {
-      try {
-        const resource = (JSON.parse(metadata.toString('utf8')) as { resources?: { checksum?: unknown; signing?: { signatureBase64Encoded?: unknown } }[] }).resources?.[0];
-        if (typeof resource?.checksum === 'string' && typeof resource.signing?.signatureBase64Encoded === 'string') {
-          archiveSignatures.set(resource.checksum, resource.signing.signatureBase64Encoded);
-        }
-      } catch {
-        // The mirror's own document; one it cannot read names no signature.
-      }
-    };
-    const rememberManifests = (release: string, archive: Buffer): void => {
-      if (manifestFiles.has(release)) return;
-      try {
-        manifestFiles.set(release, [...packageManifests(readZip(archive), release).entries.keys()]);
-      } catch {
-        // The mirror's own archive; one it cannot read lists no manifests.
-      }
-    };
+    const headers = new RegistryHeaders(repositoryUrl);
 
     const base = (p: PackageId): string => `${p.scope}/${p.name}`;
     const releasesRef = (p: PackageId): ObjectRef => ({ path: base(p), mutable: true, contentType: JSON_TYPE, accept: ACCEPT_JSON });
@@ -139,24 +118,24 @@ export const swiftFormat: FormatAdapter<SwiftTrust> = {
         const meta = parseReleaseMetadata(input.bytes, input.path);
         const archive = await servedArchive(ctx, `${input.path}.zip`);
         const signature = (await ctx.derivedOf(archiveOf(`${input.path}.zip`), 'archive-signature')).bytes;
-        archiveSignatures.set(archive.sha256, signature.toString('base64'));
+        headers.archiveSigned(archive.sha256, signature);
         return servedReleaseMetadata(meta, { checksum: archive.sha256, signature, signatureFormat: SIGNATURE_FORMAT });
       }
       if (view === 'archive') {
         const bytes = await buildServedArchive(ctx, input.path, input.bytes);
-        manifestFiles.set(input.path.slice(0, -4), [...packageManifests(readZip(bytes), input.path).entries.keys()]);
+        headers.manifestsOf(input.path.slice(0, -4), [...packageManifests(readZip(bytes), input.path).entries.keys()]);
         return bytes;
       }
       if (view === 'archive-signature') {
         const archive = await servedArchive(ctx, input.path);
         const { signature } = await signCms(ctx, input.path, archive.bytes);
-        archiveSignatures.set(archive.sha256, signature.toString('base64'));
+        headers.archiveSigned(archive.sha256, signature);
         return signature;
       }
       if (view.startsWith('manifest:')) {
         const file = view.slice('manifest:'.length);
         const archive = await servedArchive(ctx, input.path);
-        manifestFiles.set(input.path.slice(0, -4), [...packageManifests(readZip(archive.bytes), input.path).entries.keys()]);
+        headers.manifestsOf(input.path.slice(0, -4), [...packageManifests(readZip(archive.bytes), input.path).entries.keys()]);
         // An unknown swift-version gets the unversioned manifest (the registry's 303 to it, followed).
         const manifest = manifestFromArchive(archive.bytes, input.path, file) ?? manifestFromArchive(archive.bytes, input.path, 'Package.swift');
         if (!manifest) throw new MirrorError('NOT_FOUND', `${input.path} has no ${file}`, { repository, object: input.path });
@@ -223,36 +202,7 @@ export const swiftFormat: FormatAdapter<SwiftTrust> = {
       },
 
       responseHeaders(path, served) {
-        const headers: Record<string, string> = { 'content-version': '1' };
-        const route = parseRegistryPath(path, '');
-        if (route.kind === 'release' && served.bytes) {
-          // Clients fetch the metadata before the archive: it names the archive's checksum and signature,
-          // so the archive's signature headers survive a restart (when no view is derived again).
-          rememberArchiveSignature(served.bytes);
-        } else if (route.kind === 'archive') {
-          if (served.bytes) rememberManifests(`${route.pkg.scope}/${route.pkg.name}/${route.version}`, served.bytes);
-          headers['content-disposition'] = `attachment; filename="${route.pkg.name}-${route.version}.zip"`;
-          headers.digest = `sha-256=${Buffer.from(served.sha256, 'hex').toString('base64')}`;
-          const signature = archiveSignatures.get(served.sha256);
-          if (signature) Object.assign(headers, { 'x-swift-package-signature-format': SIGNATURE_FORMAT, 'x-swift-package-signature': signature });
-        } else if (route.kind === 'manifest') {
-          headers['content-disposition'] = 'attachment; filename="Package.swift"';
-          const files = manifestFiles.get(`${route.pkg.scope}/${route.pkg.name}/${route.version}`) ?? [];
-          const url = `${repositoryUrl}/${route.pkg.scope}/${route.pkg.name}/${encodeURIComponent(route.version)}/Package.swift`;
-          const links = files.flatMap((f) => {
-            const tools = /^Package@swift-(.+)\.swift$/.exec(f)?.[1];
-            return tools ? [`<${url}?swift-version=${tools}>; rel="alternate"; filename="${f}"; swift-tools-version="${tools}"`] : [];
-          });
-          if (links.length > 0) headers.link = links.join(', ');
-        } else if (route.kind === 'releases' && served.bytes) {
-          try {
-            const latest = latestRelease(parseReleaseList(served.bytes, path));
-            if (latest) headers.link = `<${repositoryUrl}/${route.pkg.scope}/${route.pkg.name}/${encodeURIComponent(latest)}>; rel="latest-version"`;
-          } catch {
-            // The served list is the mirror's own rewrite; a list it cannot read has no latest version to name.
-          }
-        }
-        return headers;
+        return headers.headers(path, served);
       },
 
       renderError(_path, error) {
