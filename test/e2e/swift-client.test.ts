@@ -71,14 +71,12 @@ describe('swift e2e: SwiftPM through the mirror', { skip: enabled ? false : 'set
       await mkdir(join(home, '.swiftpm', 'configuration'), { recursive: true });
       await mkdir(roots, { recursive: true });
       for (const [i, der] of rootsDer.entries()) await writeFile(join(roots, `root-${i}.cer`), der);
-      const signing = {
-        onUnsigned: 'error', onUntrustedCertificate: 'error', trustedRootCertificatesPath: `${dir.inside}/home/trusted-roots`,
-        includeDefaultTrustedRootCertificates: false,
-      };
-      await writeFile(join(home, '.swiftpm', 'configuration', 'registries.json'), JSON.stringify({
-        version: 1, registries: { '[default]': { url: `${mirror.config.publicUrl}/swift`, supportsAvailability: false } }, authentication: {},
-        security: { default: { signing } },
-      }, null, 2));
+      // registries.json exactly as the mirror's /swift/-/setup prints it, with this run's roots directory for $HOME's.
+      const setup = await (await mirror.get('/swift/-/setup')).text();
+      const printed = setup.slice(setup.indexOf('<<JSON\n') + 7, setup.indexOf('\nJSON\n'));
+      const registries = printed.replace('$HOME/.swiftpm/security/trusted-root-certs/countersign', `${dir.inside}/home/trusted-roots`);
+      assert.equal(JSON.parse(registries).security.default.signing.onUnsigned, 'error');
+      await writeFile(join(home, '.swiftpm', 'configuration', 'registries.json'), registries);
       // The mirror's HTTPS certificate is issued by the org CA: the only CA this run's URLSession trusts.
       await writeFile(join(dir.outside, 'org-ca.pem'), orgCaPem);
       const app = join(dir.outside, 'App');

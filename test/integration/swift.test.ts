@@ -273,6 +273,7 @@ describe('swift: a registry re-signed by the mirror', () => {
     assert.match(setup, /"onUntrustedCertificate": "error"/);
     assert.match(setup, /"trustedRootCertificatesPath"/);
     assert.match(setup, /-\/org-root\.cer/);
+    assert.ok(setup.includes(new X509Certificate(orgRoot).fingerprint256), 'the root fingerprint to check downloads against');
     const der = await bytes('/swift/-/org-root.cer');
     assert.equal(new X509Certificate(der).fingerprint256, new X509Certificate(orgRoot).fingerprint256);
     assert.deepEqual(der, new X509Certificate(orgRoot).raw);

@@ -147,7 +147,11 @@ export const swiftFormat: FormatAdapter<SwiftTrust> = {
     return {
       classify(path, request): Classified {
         if (path === '-/setup') {
-          return { kind: 'generated', contentType: 'text/plain; charset=utf-8', generate: () => Buffer.from(setupText(repository, secureRepositoryUrl ?? repositoryUrl, verify)) };
+          const generate = (): Buffer => Buffer.from(setupText({
+            repository, registryUrl: secureRepositoryUrl ?? repositoryUrl, repositoryUrl, mode: verify,
+            rootFingerprint: new X509Certificate(keys.exportPublic('x509-ca')).fingerprint256,
+          }));
+          return { kind: 'generated', contentType: 'text/plain; charset=utf-8', generate };
         }
         if (path === '-/org-root.cer') {
           return { kind: 'generated', contentType: 'application/pkix-cert', generate: () => Buffer.from(new X509Certificate(keys.exportPublic('x509-ca')).raw) };
