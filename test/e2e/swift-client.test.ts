@@ -62,7 +62,7 @@ describe('swift e2e: SwiftPM through the mirror', { skip: enabled ? false : 'set
     if (dataDir) await removeDir(dataDir);
   });
 
-  /** A fresh HOME with registries.json trusting the DER roots given, and the App package; runs `swift package resolve`. */
+  /** A fresh HOME with the printed registries.json, trusting the DER roots given, and the App package; runs `swift package resolve`. */
   async function resolveWith(rootsDer: Buffer[]): Promise<{ code: number; output: string; resolved?: string }> {
     const dir = await swift.scratch();
     try {
