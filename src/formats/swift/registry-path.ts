@@ -12,6 +12,7 @@ const NAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9]|[-_](?=[a-zA-Z0-9])){0,99}$/;
 /** Semantic versions (with pre-release and build parts); nothing that could be read as another path. */
 const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+-]{0,99}$/;
 const TOOLS_VERSION = /^\d+(?:\.\d+){0,2}$/;
+const MAX_LOOKUP_URL = 1024;
 
 export interface PackageId {
   scope: string;
@@ -31,7 +32,9 @@ export function parseRegistryPath(path: string, query: string): RegistryPath {
   const segments = path.split('/');
   if (segments.length === 1 && segments[0] === 'identifiers') {
     const url = new URLSearchParams(query).get('url');
-    return url ? { kind: 'identifiers', url } : { kind: 'invalid', reason: 'identifiers needs a url query parameter' };
+    if (!url) return { kind: 'invalid', reason: 'identifiers needs a url query parameter' };
+    // Each distinct lookup is an object of its own in the store: keep them the size of a repository URL.
+    return url.length <= MAX_LOOKUP_URL ? { kind: 'identifiers', url } : { kind: 'invalid', reason: `the url to look up is longer than ${MAX_LOOKUP_URL} characters` };
   }
   const [scope = '', rawName = '', rawVersion, file, ...extra] = segments;
   if (extra.length > 0) return { kind: 'invalid', reason: `${path} is not a registry path` };
