@@ -21,6 +21,9 @@ command -v dnf >/dev/null 2>&1 || need="$need dnf"
 # Unit vectors for the xz/zstd/bzip2 metadata the RPM format decompresses.
 command -v zstd >/dev/null 2>&1 || need="$need zstd"
 command -v bzip2 >/dev/null 2>&1 || need="$need bzip2"
+# Swift: fixture source archives are made with zip; served ones are checked with unzip.
+command -v zip >/dev/null 2>&1 || need="$need zip"
+command -v unzip >/dev/null 2>&1 || need="$need unzip"
 # Alpine: fixture packages are built with tar and gzip; served files are split with python3's zlib and checked by openssl.
 command -v tar >/dev/null 2>&1 || need="$need tar"
 command -v python3 >/dev/null 2>&1 || need="$need python3"

@@ -505,6 +505,8 @@ export type { Classified };
 
 export interface ServeRequest {
   accept?: string;
+  /** The query string without "?" (Swift: `?swift-version=`, `identifiers?url=`); not part of the object name unless the format makes it so. */
+  query?: string;
   /** The client takes the body as it downloads (GET without Range): see FollowedDownloads. */
   follow?: boolean;
 }

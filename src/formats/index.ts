@@ -9,6 +9,7 @@ import { ociFormat } from './oci/index.js';
 import { pypiFormat } from './pypi/index.js';
 import { rawFormat } from './raw/index.js';
 import { rpmFormat } from './rpm/index.js';
+import { swiftFormat } from './swift/index.js';
 import type { FormatAdapter } from './types.js';
 
 export const FORMATS: ReadonlyMap<string, FormatAdapter> = new Map<string, FormatAdapter>([
@@ -22,4 +23,5 @@ export const FORMATS: ReadonlyMap<string, FormatAdapter> = new Map<string, Forma
   [helmFormat.name, helmFormat as FormatAdapter],
   [mavenFormat.name, mavenFormat as FormatAdapter],
   [nugetFormat.name, nugetFormat as FormatAdapter],
+  [swiftFormat.name, swiftFormat as FormatAdapter],
 ]);

@@ -291,7 +291,7 @@ export interface DeriveContext {
 }
 
 export interface FormatRepository {
-  classify(path: string, request: { accept?: string }): Classified;
+  classify(path: string, request: { accept?: string; query?: string }): Classified;
   /** Checks the upstream's own signatures/checksums over the bytes. */
   verify(ctx: VerifyContext, object: UpstreamObject): Promise<VerifyOutcome>;
   /** Makes a view from verified upstream bytes (views the format returned from classify). */
@@ -328,6 +328,11 @@ export interface FormatOpenOptions<TTrust> {
   configDir: string;
   /** `publicUrl` + "/" + repository name. */
   repositoryUrl: string;
+  /**
+   * The repository over HTTPS (`publicUrl` when it is https, else the HTTPS listener's first host),
+   * for client setup of formats that require TLS (Swift, NuGet); absent without an HTTPS listener.
+   */
+  secureRepositoryUrl?: string;
   /** The resolved upstream base URL (may carry credentials: never log or serve it). */
   upstream?: string;
   /** Origins besides the upstream's the operator lets the mirror fetch from (`redirects.allow`). */

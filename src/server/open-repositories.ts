@@ -17,6 +17,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/open-store.js';
 import { UpstreamClient } from '../upstream/upstream-client.js';
+import { httpsBaseUrl } from './https-base-url.js';
 
 export interface SkippedRepository {
   name: string;
@@ -56,6 +57,7 @@ export async function openRepositories(
       anchor: repo.anchor,
       configDir: config.configDir,
       repositoryUrl: `${config.publicUrl}/${repo.name}`,
+      ...secureRepositoryUrl(config, repo.name),
       upstream,
       ...(repo.redirects ? { redirectOrigins: repo.redirects.allow } : {}),
       keys: deps.keys,
@@ -130,4 +132,9 @@ async function readTrustFile(configDir: string, repository: string, path: string
   } catch (err) {
     throw new MirrorError('CONFIG_INVALID', `Repository "${repository}": cannot read trust file ${file}: ${(err as Error).message}`, { repository, file });
   }
+}
+
+function secureRepositoryUrl(config: Config, name: string): { secureRepositoryUrl?: string } {
+  const base = httpsBaseUrl(config);
+  return base ? { secureRepositoryUrl: `${base}/${name}` } : {};
 }
