@@ -65,7 +65,7 @@ export async function openRepositories(
       listTrustDir: material.listingDirs((p) => listTrustDir(config.configDir, repo.name, p)),
       now: deps.now,
     });
-    const epoch = trustEpoch({ mode: repo.verify, anchor: repo.anchor, upstream, trust, material, pins: deps.store.index.trustPins(repo.name) });
+    const epoch = trustEpoch({ mode: repo.verify, anchor: repo.anchor, upstream, trust, material, acceptedChanges: deps.store.index.trustGeneration(repo.name) });
     // Digests vouched for under other trust are never consulted again: drop them, so they do not pile up.
     const pruned = deps.store.index.pruneExpectations(repo.name, epoch);
     if (pruned > 0) deps.log.info({ repo: repo.name, pruned }, 'dropped expectations recorded under another trust epoch');
