@@ -90,6 +90,12 @@ export type Classified =
    * payload and config blobs of an OCI signature image), looked up by SHA-256; `otherwise` when absent.
    */
   | { kind: 'content'; sha256: string; contentType(bytes: Buffer): string; otherwise: Classified }
+  /**
+   * Answered by the upstream as it is, with the client's query (NuGet search and autocomplete):
+   * never verified, stored or signed. Only the upstream's own origin or one the operator listed in
+   * `redirects.allow` is passed to; any other is refused.
+   */
+  | { kind: 'pass-through'; url: string }
   | { kind: 'not-found'; reason: string };
 
 /**

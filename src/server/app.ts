@@ -28,6 +28,7 @@ import { MIRROR_ENDPOINTS } from './mirror-endpoints.js';
 import { openRepositories, type SkippedRepository } from './open-repositories.js';
 import { publicError, setSecurityHeaders, type Internals } from './response-security.js';
 import { parseSafePath } from './safe-path.js';
+import { PassThrough } from './pass-through.js';
 import { sendServed } from './send-served.js';
 
 export interface App {
@@ -78,6 +79,7 @@ export async function buildApp(config: Config, opts: BuildAppOptions): Promise<A
   // Directories no client may learn: error messages naming them are scrubbed before they are sent.
   const internals: Internals = { dirs: [config.dataDir, config.configDir, resolve(config.dataDir)] };
   const accessLog = accessLogger(log);
+  const passThrough = new PassThrough();
   const limits = { ...config.listen };
 
   const app: App = {
@@ -87,7 +89,7 @@ export async function buildApp(config: Config, opts: BuildAppOptions): Promise<A
       res.once('close', () => {
         if (active.get(req.socket) === res) active.delete(req.socket);
       });
-      void route(app, byName, req, res, internals, accessLog);
+      void route(app, byName, req, res, internals, accessLog, passThrough);
     },
     async listen() {
       const server = createServer(serverOptions(limits), app.handle);
@@ -109,6 +111,7 @@ export async function buildApp(config: Config, opts: BuildAppOptions): Promise<A
         s.close(() => resolve());
         s.closeIdleConnections();
       })));
+      passThrough.close();
       await closeUpstreams();
       await store.close();
     },
@@ -142,6 +145,7 @@ async function tlsMaterial(config: Config, keys: KeyStore, passphrase: string | 
 
 async function route(
   app: App, byName: Map<string, MirrorRepository>, req: IncomingMessage, res: ServerResponse, internals: Internals, accessLog: Logger,
+  passThrough: PassThrough,
 ): Promise<void> {
   const started = performance.now();
   const reqId = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || nextRequestId();
@@ -174,6 +178,7 @@ async function route(
       const path = distributionPath(parseSafePath(v2.rest, repo.pathPolicy));
       distribution = { repo, path };
       const served = await repo.serve(path, serveRequest(req));
+      if ('passThrough' in served) throw new MirrorError('INTERNAL', `${path} is passed through, which /v2/ never does`, { repository: repo.name, object: path });
       bytes = await sendServed(req, res, served, app.store.blobs, app.store.hot);
       return;
     }
@@ -193,8 +198,11 @@ async function route(
     // A format that renders its own errors (Swift: problem details) renders them for its whole tree.
     // (OCI's renderer is for /v2/ only: its repositories' other paths keep the mirror's JSON errors.)
     if (repo.format.renderError && repo.config.format !== DISTRIBUTION_FORMAT) ownErrors = { repo, path: rest.join('/') };
-    const served = await repo.serve(rest.join('/'), { ...serveRequest(req), ...queryOf(url) });
-    bytes = await sendServed(req, res, served, app.store.blobs, app.store.hot);
+    const query = queryOf(url);
+    const served = await repo.serve(rest.join('/'), { ...serveRequest(req), ...query });
+    bytes = 'passThrough' in served
+      ? await passThrough.forward(req, res, served.passThrough, query.query ?? '', repo.name)
+      : await sendServed(req, res, served, app.store.blobs, app.store.hot);
   } catch (err) {
     if (res.headersSent && (err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') {
       // The client left while its body was being sent: normal for pulls that get cancelled, not a mirror failure.

@@ -335,6 +335,14 @@ export class UpstreamClient {
   }
 
   /**
+   * The URL a request passed through unchanged may go to (NuGet search): the upstream's own origin
+   * or one in `redirects.allow`, whatever the address; anything else is refused (BAD_PATH).
+   */
+  passThroughUrl(url: string): URL {
+    return this.#start(url, false).url;
+  }
+
+  /**
    * Where a request starts: a path under the base URL, or an absolute URL a format took from an index
    * (a Python page's file on another host), judged by the OriginPolicy exactly like a redirect target:
    * only the upstream's origin or one in `redirects.allow` (or a public address for a digest-named

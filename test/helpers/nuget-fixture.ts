@@ -27,6 +27,17 @@ export class NugetFeed {
     this.#upstream = upstream;
     this.#signers = repositorySigners;
     this.publishIndex();
+    // Search on the upstream's own origin (served through the mirror), echoing what it was asked.
+    upstream.setHandler('/search/query', (req, res) => {
+      const q = new URL(req.url ?? '/', 'http://x').searchParams;
+      res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': 'upstream=1' });
+      res.end(JSON.stringify({ totalHits: 1, data: [{ id: q.get('q'), version: '1.0.0' }], authorization: req.headers.authorization ?? null, cookie: req.headers.cookie ?? null }));
+    });
+  }
+
+  /** Where the service index says search is (the upstream's own origin). */
+  get searchUrl(): string {
+    return `${this.#upstream.url}/search/query`;
   }
 
   /** The upstream URL to configure (the base; the service index is at v3/index.json under it). */
@@ -69,7 +80,7 @@ export class NugetFeed {
     const resources = [
       { '@id': this.flat, '@type': 'PackageBaseAddress/3.0.0' },
       { '@id': this.registration, '@type': 'RegistrationsBaseUrl/3.6.0' },
-      { '@id': 'https://search.upstream.example/query', '@type': 'SearchQueryService/3.5.0' },
+      { '@id': this.searchUrl, '@type': 'SearchQueryService/3.5.0' },
       { '@id': 'https://search.upstream.example/autocomplete', '@type': 'SearchAutocompleteService/3.5.0' },
       { '@id': `${this.base}/v3/repository-signatures/index.json`, '@type': 'RepositorySignatures/5.0.0' },
     ];

@@ -71,7 +71,7 @@ describe('nuget: a v3 feed through the mirror', () => {
     await upstream.stop();
   });
 
-  test('service index: feed resources point at the mirror, search stays upstream, no RepositorySignatures over http', async () => {
+  test('service index: feed resources and search point at the mirror, no RepositorySignatures over http', async () => {
     const m = await start();
     const res = await m.get('/nuget/index.json');
     assert.equal(res.status, 200);
@@ -79,9 +79,30 @@ describe('nuget: a v3 feed through the mirror', () => {
     const byType = Object.fromEntries(doc.resources.map((r) => [r['@type'], r['@id']]));
     assert.equal(byType['PackageBaseAddress/3.0.0'], `${m.url}/nuget/v3-flatcontainer/`);
     assert.equal(byType['RegistrationsBaseUrl/3.6.0'], `${m.url}/nuget/v3/registration5-gz-semver2/`);
-    assert.equal(byType['SearchQueryService/3.5.0'], 'https://search.upstream.example/query');
+    assert.equal(byType['SearchQueryService/3.5.0'], `${m.url}/nuget/-/nuget/pass-through/0`);
+    assert.equal(byType['SearchAutocompleteService/3.5.0'], `${m.url}/nuget/-/nuget/pass-through/1`);
     assert.equal(byType['RepositorySignatures/5.0.0'], undefined, 'never advertised over plain http (NuGet throws)');
     assert.ok(!JSON.stringify(doc).includes(upstream.url), 'no upstream URL under the mirrored base is left');
+  });
+
+  test('search passes through unchanged to the upstream\'s origin, without the client\'s credentials; another origin only when allowlisted', async () => {
+    const m = await start();
+    upstream.resetCounts();
+    const res = await m.get('/nuget/-/nuget/pass-through/0?q=repo.pkg&take=5', { headers: { authorization: 'Bearer client-secret', cookie: 'session=1' } });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { data: { id: string }[]; authorization: string | null; cookie: string | null };
+    assert.equal(body.data[0]?.id, 'repo.pkg', 'the query reached the upstream');
+    assert.equal(body.authorization, null, 'the client\'s credentials stay with the mirror');
+    assert.equal(body.cookie, null);
+    assert.equal(res.headers.get('set-cookie'), null, 'no upstream cookie on the mirror\'s origin');
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(upstream.requests('/search/query'), 1);
+    assert.equal(m.app.store.index.getObject('nuget', '-/nuget/pass-through/0'), undefined, 'nothing stored');
+    // Autocomplete lives on another origin, which the operator did not allowlist: refused, nothing sent.
+    const refused = await m.get('/nuget/-/nuget/pass-through/1?q=re');
+    assert.equal(refused.status, 400);
+    assert.match(await refused.text(), /redirects\.allow|not allowlisted/);
+    assert.equal((await m.get('/nuget/-/nuget/pass-through/7?q=x')).status, 404);
   });
 
   test('repository-signed upstream package: verified by the pinned certificate, re-signed by the org', async () => {

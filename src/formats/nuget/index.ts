@@ -5,8 +5,9 @@
  * countersignature) by a certificate pinned in `trust.certificates`, and by the package hash the
  * registration publishes where it does; every served .nupkg carries a repository signature by
  * the org (see resign.ts), by the unverified leaf for what did not verify under warn/off.
- * Search and autocomplete stay where the upstream's service index puts them (the core does not
- * forward query strings): see the README.
+ * Search and autocomplete are passed through to where the upstream's service index puts them
+ * (`-/nuget/pass-through/<n>`, with the client's query; allowed only to the upstream's origin or
+ * one in `redirects.allow`): never verified, stored or signed.
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { MirrorError } from '../../errors.js';
@@ -16,7 +17,7 @@ import { orgSigningCertificates, repositorySignaturesDocument } from './org-cert
 import { feedPath } from './paths.js';
 import { packageHashes, parseRegistration, registrationText, rewriteUrls } from './registration.js';
 import { servedPackage } from './resign.js';
-import { parseServiceIndex, resourceBases, servedServiceIndex, type ResourceBases } from './service-index.js';
+import { parseServiceIndex, PASS_THROUGH_PREFIX, passedThroughResources, resourceBases, servedServiceIndex, type ResourceBases } from './service-index.js';
 import { nugetConfig } from './setup.js';
 import { checkPackageSignature } from './signature-check.js';
 import { nugetTrustSchema, type NugetTrust } from './trust.js';
@@ -102,6 +103,16 @@ export const nugetFormat: FormatAdapter<NugetTrust> = {
     return {
       classify(path): Classified {
         if (path === SERVICE_INDEX) return { kind: 'view', of: serviceIndexRef, view: 'service-index', contentType: JSON_TYPE };
+        if (path.startsWith(PASS_THROUGH_PREFIX)) {
+          const n = /^[0-9]{1,3}$/.test(path.slice(PASS_THROUGH_PREFIX.length)) ? Number(path.slice(PASS_THROUGH_PREFIX.length)) : -1;
+          return {
+            kind: 'indexed', index: serviceIndexRef,
+            resolve: (index) => {
+              const url = passedThroughResources(parseServiceIndex(index.bytes))[n];
+              return url ? { kind: 'pass-through', url } : { kind: 'not-found', reason: `the service index has no search resource ${path.slice(PASS_THROUGH_PREFIX.length)}` };
+            },
+          };
+        }
         if (path.startsWith('-/')) return classifySpecial(path);
         return { kind: 'indexed', index: serviceIndexRef, resolve: (index) => classifyFeed(path, basesOf(index)) };
       },

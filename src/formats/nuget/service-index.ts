@@ -21,6 +21,15 @@ export interface ServiceIndex {
 }
 
 export const REPOSITORY_SIGNATURES_TYPE = 'RepositorySignatures/5.0.0';
+/** Resources the mirror passes through unchanged (never verified, stored or signed): search and autocomplete. */
+const PASSED_THROUGH = /^(SearchQueryService|SearchAutocompleteService)(\/|$)/;
+/** Where the mirror serves the n-th passed-through resource of the service index. */
+export const PASS_THROUGH_PREFIX = '-/nuget/pass-through/';
+
+/** The upstream URLs of the passed-through resources, in service index order (their mirror path is their position). */
+export function passedThroughResources(index: ServiceIndex): string[] {
+  return index.resources.filter((r) => PASSED_THROUGH.test(r['@type'])).map((r) => r['@id']);
+}
 const REGISTRATION_TYPES = ['RegistrationsBaseUrl/3.6.0', 'RegistrationsBaseUrl/3.4.0', 'RegistrationsBaseUrl/3.0.0-rc', 'RegistrationsBaseUrl/3.0.0-beta', 'RegistrationsBaseUrl'];
 
 export function parseServiceIndex(bytes: Buffer): ServiceIndex {
@@ -65,9 +74,14 @@ function usable(path: string | undefined): string | undefined {
 
 /** The served copy: URLs under the upstream base rewritten, our RepositorySignatures resource (https only). */
 export function servedServiceIndex(index: ServiceIndex, base: UpstreamBase, repositoryUrl: string): ServiceIndex {
+  const passed = passedThroughResources(index);
   const resources: ServiceResource[] = index.resources
     .filter((r) => !r['@type'].startsWith('RepositorySignatures/'))
-    .map((r) => ({ ...r, '@id': base.rewrite(r['@id'], repositoryUrl) }));
+    .map((r) => {
+      // Search and autocomplete, wherever the upstream hosts them, are reached through the mirror.
+      const n = PASSED_THROUGH.test(r['@type']) ? passed.indexOf(r['@id']) : -1;
+      return { ...r, '@id': n >= 0 ? `${repositoryUrl}/${PASS_THROUGH_PREFIX}${n}` : base.rewrite(r['@id'], repositoryUrl) };
+    });
   if (repositoryUrl.startsWith('https://')) {
     resources.push({
       '@id': `${repositoryUrl}/-/nuget/repository-signatures.json`,
