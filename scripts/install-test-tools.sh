@@ -21,12 +21,17 @@ command -v dnf >/dev/null 2>&1 || need="$need dnf"
 # Unit vectors for the xz/zstd/bzip2 metadata the RPM format decompresses.
 command -v zstd >/dev/null 2>&1 || need="$need zstd"
 command -v bzip2 >/dev/null 2>&1 || need="$need bzip2"
+# Swift: fixture source archives are made with zip; served ones are checked with unzip.
+command -v zip >/dev/null 2>&1 || need="$need zip"
+command -v unzip >/dev/null 2>&1 || need="$need unzip"
 # Alpine: fixture packages are built with tar and gzip; served files are split with python3's zlib and checked by openssl.
 command -v tar >/dev/null 2>&1 || need="$need tar"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 # Second consumers of the Release files the mirror serves: python-debian and python-apt (system python).
 /usr/bin/python3 -c 'import debian.deb822' >/dev/null 2>&1 || need="$need python3-debian"
 /usr/bin/python3 -c 'import apt_pkg' >/dev/null 2>&1 || need="$need python3-apt"
+# Python: pip (>= 22.3: PEP 691 JSON pages, PEP 658 metadata) installs through the mirror; wheels are built with python3's zipfile.
+python3 -m pip --version >/dev/null 2>&1 || need="$need python3-pip"
 # Maven: fixture jars and the test's Maven plugin are built with the JDK (jar, javac); mvn is the client.
 command -v mvn >/dev/null 2>&1 || need="$need maven"
 command -v javac >/dev/null 2>&1 || need="$need default-jdk-headless"

@@ -36,7 +36,7 @@ program
 
 program
   .command('warm')
-  .argument('<file>', 'an npm package-lock.json, or a text file of paths under the repository')
+  .argument('<file>', 'package-lock.json, pom.xml, mvn dependency:list output, requirements.txt, pylock.toml, Chart.lock, or a text file of paths')
   .requiredOption('--repo <name>', 'repository to warm')
   .option('--mirror <url>', 'the running mirror', 'http://127.0.0.1:8080')
   .option('--concurrency <n>', 'parallel requests', '8')

@@ -7,8 +7,8 @@ export async function serve(configFile: string): Promise<void> {
   const config = await loadConfigFile(configFile, FORMATS);
   const log = createLogger(config.log.level);
   const app = await buildApp(config, { formats: FORMATS, log });
-  const { url } = await app.listen();
-  log.info({ url, publicUrl: config.publicUrl, dataDir: config.dataDir, offline: config.offline, repositories: app.repositories.map((r) => r.name) }, 'countersign listening');
+  const { url, httpsUrl } = await app.listen();
+  log.info({ url, ...(httpsUrl ? { httpsUrl } : {}), publicUrl: config.publicUrl, dataDir: config.dataDir, offline: config.offline, repositories: app.repositories.map((r) => r.name) }, 'countersign listening');
   for (const key of app.keys.list().filter((k) => k.status === 'active')) log.info({ keyId: key.id, kind: key.kind, algorithm: key.algorithm }, 'signing key');
 
   let closing = false;

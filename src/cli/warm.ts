@@ -1,12 +1,14 @@
 /**
  * `countersign warm`: pre-fetches what a build needs through a running mirror, so an offline
- * build farm has it cached. Input: an npm package-lock.json (v2/v3), a Helm Chart.lock, or a
+ * build farm has it cached. Input: an npm package-lock.json (v2/v3), a Helm Chart.lock, a Python
+ * requirements.txt (with hashes) or pylock.toml, Maven dependency lists, or a
  * text file of paths under the repository, one per line.
  */
 import { readFile } from 'node:fs/promises';
 import { SingleBar, Presets } from 'cli-progress';
 import { chartLockPaths, isChartLock } from './warm-helm.js';
 import { mavenWarmPaths } from './warm-maven.js';
+import { isPythonLockFile, parsePylock, parseRequirementsTxt, pythonPathsToWarm } from './warm-pypi.js';
 
 export interface WarmOptions {
   mirror: string;
@@ -17,10 +19,10 @@ export interface WarmOptions {
 
 export async function warm(file: string, opts: WarmOptions): Promise<number> {
   const base = `${opts.mirror.replace(/\/+$/, '')}/${opts.repo}/`;
-  const paths = await pathsToWarm(file, base);
+  const failures: string[] = [];
+  const paths = await pathsToWarm(file, base, failures);
   const bar = opts.progress ? new SingleBar({ format: 'warming {bar} {value}/{total} {path}', hideCursor: true }, Presets.shades_classic) : undefined;
   bar?.start(paths.length, 0, { path: '' });
-  const failures: string[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < paths.length) {
@@ -42,10 +44,14 @@ export async function warm(file: string, opts: WarmOptions): Promise<number> {
   return failures.length === 0 ? 0 : 1;
 }
 
-async function pathsToWarm(file: string, base: string): Promise<string[]> {
+/** `failures`: what could not be resolved to paths (a Python project page the mirror did not serve). */
+async function pathsToWarm(file: string, base: string, failures: string[]): Promise<string[]> {
   const text = await readFile(file, 'utf8');
   if (file.endsWith('.json')) return npmLockPaths(JSON.parse(text) as unknown);
   if (isChartLock(file)) return chartLockPaths(text, base, fetchText);
+  // Python lock files (requirements.txt with hashes, pylock.toml): pages first, then the files they name.
+  const python = isPythonLockFile(file, text);
+  if (python) return pythonPathsToWarm(python === 'pylock' ? parsePylock(text) : parseRequirementsTxt(text), base, failures);
   const maven = await mavenWarmPaths(file, text, async (path) => {
     const res = await fetch(new URL(path, base));
     return res.ok ? Buffer.from(await res.arrayBuffer()) : undefined;

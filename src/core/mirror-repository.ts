@@ -18,7 +18,7 @@ import type { DerivedViews } from './derived-views.js';
 import { contentKey, loadDerived, type DerivedBytes } from './derived-blob.js';
 import { FollowedDownloads, type FollowedDownload } from './followed-downloads.js';
 import { NotFoundCache } from './not-found-cache.js';
-import type { Served, StaleReason } from './served.js';
+import type { PassedThrough, Served, StaleReason } from './served.js';
 import { RecentAuxiliary } from './recent-auxiliary.js';
 import { SignatureMaterial } from './signature-material.js';
 import type { RepositoryTrust } from './signing-ledger.js';
@@ -80,13 +80,14 @@ export class MirrorRepository {
   }
 
   /** `follow`: the client can take a cold object while it downloads (a GET without Range). */
-  async serve(path: string, request: ServeRequest = {}): Promise<Served> {
+  async serve(path: string, request: ServeRequest = {}): Promise<Served | PassedThrough> {
     const served = await this.#serveClassified(this.format.classify(path, request), path, request);
+    if ('passThrough' in served) return served;
     const extra = this.format.responseHeaders?.(path, served);
     return extra ? { ...served, headers: { ...served.headers, ...extra } } : served;
   }
 
-  async #serveClassified(c: Classified, path: string, request: ServeRequest): Promise<Served> {
+  async #serveClassified(c: Classified, path: string, request: ServeRequest): Promise<Served | PassedThrough> {
     switch (c.kind) {
       case 'object':
         return this.fetchObject(c, request);
@@ -122,6 +123,8 @@ export class MirrorRepository {
         this.#count('hit');
         return { sha256: known.sha256, size: known.bytes.byteLength, contentType: c.contentType(known.bytes), bytes: known.bytes, cache: 'hit' };
       }
+      case 'pass-through':
+        return { passThrough: this.#requireUpstream(path).passThroughUrl(c.url) };
       case 'not-found':
         throw this.#notFound(path, c.reason);
       default:
@@ -505,6 +508,8 @@ export type { Classified };
 
 export interface ServeRequest {
   accept?: string;
+  /** The query string without "?" (Swift: `?swift-version=`, `identifiers?url=`); not part of the object name unless the format makes it so. */
+  query?: string;
   /** The client takes the body as it downloads (GET without Range): see FollowedDownloads. */
   follow?: boolean;
 }

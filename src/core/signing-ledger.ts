@@ -6,7 +6,8 @@
  * - not verified (or a refused part of it), in a `warn`/`off` repository → the separately
  *   published *unverified* key, so a primary signature always means verified;
  * - anything else (a record from another epoch, unverified bytes under `require`) → refused.
- * Each signature is logged (signature_log) and counted; ECDSA message signatures are cached.
+ * Each signature is logged (signature_log) and counted; ECDSA message signatures (also those inside
+ * CMS) are cached.
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -14,6 +15,7 @@ import { isMirrorError, MirrorError } from '../errors.js';
 import type { MadeSignature, SignRequest, VerificationRecord, VerifyMode } from '../formats/types.js';
 import type { KeyRole, KeyStore } from '../keys/types.js';
 import type { Metrics } from '../observability/metrics.js';
+import { cmsSign } from '../signing/cms-sign.js';
 import type { IndexStore } from '../store/types.js';
 
 /** What a repository trusts today (see trust-epoch.ts). */
@@ -100,7 +102,10 @@ export class SigningLedger {
    */
   cacheKey(trust: RepositoryTrust, ...parts: string[]): string {
     const roles: KeyRole[] = ['primary', 'unverified'];
-    const ids = roles.map((r) => `${this.#keys.openpgpSigner(r).id},${this.#keys.ecdsaSigner(r).id},${this.#keys.rsaSigner(r).id}`);
+    const ids = roles.map((r) => [
+      this.#keys.openpgpSigner(r).id, this.#keys.ecdsaSigner(r).id, this.#keys.rsaSigner(r).id,
+      this.#keys.x509Leaf('rsa', r).id, this.#keys.x509Leaf('ecdsa', r).id,
+    ].join(','));
     return createHash('sha256').update([...ids, trust.epoch, ...parts].join('|')).digest('hex').slice(0, 32);
   }
 
@@ -138,9 +143,36 @@ export class SigningLedger {
         const hash = scheme.slice(4) as 'sha1' | 'sha256' | 'sha512';
         return { keyId: signer.id, role, signature: signer.sign(bytes(data), hash), keyFileName: signer.fileName };
       }
+      case 'cms':
+        return this.#cms(role, request as SignRequest);
       default:
         return assertNever(scheme);
     }
+  }
+
+  async #cms(role: KeyRole, request: SignRequest): Promise<MadeSignature> {
+    const options = request.cms;
+    if (!options) throw new MirrorError('INTERNAL', `A cms signature of ${request.object} needs its cms options`);
+    const leaf = this.#keys.x509Leaf(options.leaf, role);
+    const signMessage = (message: Buffer): Buffer => {
+      if (options.leaf === 'rsa') return leaf.sign(message, 'sha256'); // PKCS#1 v1.5 is deterministic
+      // ECDSA is randomised; one signature per (leaf, message) keeps served bytes stable.
+      const messageSha256 = createHash('sha256').update(message).digest('hex');
+      const cached = this.#index.getCachedSignature(leaf.id, messageSha256);
+      if (cached) return cached;
+      const signature = leaf.sign(message, 'sha256');
+      this.#index.putCachedSignature(leaf.id, messageSha256, signature);
+      return signature;
+    };
+    let signature: Buffer;
+    try {
+      signature = await cmsSign({ chainDer: leaf.chainDer, keyType: options.leaf, signMessage }, bytes(request.data), options);
+    } catch (err) {
+      if (isMirrorError(err)) throw err;
+      // Bad input (a countersigned ContentInfo that does not parse) is the format's to prevent; say what failed.
+      throw new MirrorError('SIGNING_REFUSED', `Cannot make the CMS signature of ${request.object}: ${(err as Error).message}`, { object: request.object }, { cause: err });
+    }
+    return { keyId: leaf.id, role, signature, certificates: leaf.chainDer.map((c) => Buffer.from(c)) };
   }
 
   #refused(trust: RepositoryTrust, object: string, why: string): MirrorError {

@@ -8,7 +8,6 @@
  */
 import { createHash } from 'node:crypto';
 import { redactUrl } from '../errors.js';
-import type { TrustPin } from '../store/types.js';
 
 /** Records the trust material a format reads while it opens. */
 export class TrustMaterial {
@@ -48,18 +47,23 @@ export interface TrustEpochInput {
   /** The repository's resolved `trust` block. */
   trust: unknown;
   material: TrustMaterial;
-  pins: TrustPin[];
+  /**
+   * How many times the operator accepted changed first-use material (IndexStore.trustGeneration).
+   * Pins themselves are not part of the epoch: pinning one more file's digest or the first keys
+   * changes nothing that was verified before; forgetting a pin (accepting a change) does.
+   */
+  acceptedChanges: number;
 }
 
 export function trustEpoch(input: TrustEpochInput): string {
   const canonical = JSON.stringify({
-    v: 1,
+    v: 2,
     mode: input.mode,
     anchor: input.anchor,
     upstream: redactUrl(input.upstream),
     trust: sortKeys(input.trust),
     material: input.material.summary(),
-    pins: input.pins.map((p) => [p.name, p.sha256]),
+    acceptedChanges: input.acceptedChanges,
   });
   return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
 }

@@ -17,7 +17,11 @@ export interface ObjectRef {
   /** Revalidated after metadataTtl (indexes); immutable objects are fetched once. */
   mutable: boolean;
   contentType?: string;
-  /** URL path relative to the upstream base, already percent-encoded (default: `path` encoded per segment). */
+  /**
+   * URL path relative to the upstream base, already percent-encoded (default: `path` encoded per segment);
+   * or an absolute URL on an origin the operator allowed (`redirects.allow`), fetched as if the upstream
+   * had redirected there (no credentials).
+   */
   upstreamPath?: string;
   /** Accept header for the upstream request. */
   accept?: string;
@@ -86,6 +90,12 @@ export type Classified =
    * payload and config blobs of an OCI signature image), looked up by SHA-256; `otherwise` when absent.
    */
   | { kind: 'content'; sha256: string; contentType(bytes: Buffer): string; otherwise: Classified }
+  /**
+   * Answered by the upstream as it is, with the client's query (NuGet search and autocomplete):
+   * never verified, stored or signed. Only the upstream's own origin or one the operator listed in
+   * `redirects.allow` is passed to; any other is refused.
+   */
+  | { kind: 'pass-through'; url: string }
   | { kind: 'not-found'; reason: string };
 
 /**
@@ -97,9 +107,45 @@ export type Classified =
  *   (dated at the key's creation, no salt notation), for signatures embedded in artifacts whose
  *   digests other indexes list (RPM header signatures);
  * - `ecdsa`: DER ECDSA with SHA-256 over the bytes (npm, cosign), made once per key and message;
- * - `rsa-sha1` / `rsa-sha256` / `rsa-sha512`: RSASSA-PKCS1-v1_5 (Alpine).
+ * - `rsa-sha1` / `rsa-sha256` / `rsa-sha512`: RSASSA-PKCS1-v1_5 (Alpine);
+ * - `cms`: CMS SignedData (RFC 5652) by an org X.509 code-signing leaf (NuGet, Swift), see CmsSignOptions.
  */
-export type SignatureScheme = 'openpgp-detached' | 'openpgp-cleartext' | 'openpgp-binary' | 'ecdsa' | 'rsa-sha1' | 'rsa-sha256' | 'rsa-sha512';
+export type SignatureScheme = 'openpgp-detached' | 'openpgp-cleartext' | 'openpgp-binary' | 'ecdsa' | 'rsa-sha1' | 'rsa-sha256' | 'rsa-sha512' | 'cms';
+
+/** CMS SignedData (RFC 5652) by the org X.509 leaf of the role the ledger picks, chain included. */
+export interface CmsSignOptions {
+  /** Which org leaf signs: 'rsa' (NuGet: RSA ≥ 2048, SHA-256) or 'ecdsa' (Swift: P-256). */
+  leaf: 'rsa' | 'ecdsa';
+  /** true: eContent absent (a detached signature over `data`); false: `data` encapsulated. */
+  detached: boolean;
+  /**
+   * 'none': no signed attributes at all (Swift cms-1.0.0: SignerInfo v1 issuer-and-serial, the
+   * signature computed over the content itself, SHA-256 AlgorithmIdentifier without parameters);
+   * otherwise these attributes, besides content-type and message-digest which the ledger adds.
+   */
+  signedAttributes: 'none' | CmsAttribute[];
+  /**
+   * Adds an ESS signing-certificate-v2 attribute (RFC 5035; SHA-256 of the signing leaf, with its
+   * issuer and serial) naming whichever leaf the ledger picks: NuGet requires it.
+   */
+  signingCertificateV2?: boolean;
+  /**
+   * Countersign instead of sign (RFC 5652 §11.4): `data` is a DER ContentInfo (SignedData) with
+   * exactly one SignerInfo; the ledger adds a countersignature over that SignerInfo's signature
+   * value as its unsigned attribute 1.2.840.113549.1.9.6 (no content-type attribute, as §11.4
+   * requires), adds the leaf's chain to `certificates`, and returns the whole ContentInfo. Every
+   * other byte of the SignerInfo (signed attributes, signature) is kept as it was. `detached` is
+   * ignored. Existing countersignatures are kept: remove them first where a format must.
+   */
+  countersign?: boolean;
+}
+
+/** A signed attribute of a CMS SignerInfo. */
+export interface CmsAttribute {
+  oid: string;
+  /** DER of each AttributeValue. */
+  values: Buffer[];
+}
 
 /** What a format asks the signing ledger to sign, always on behalf of the object being derived. */
 export interface SignRequest {
@@ -114,16 +160,23 @@ export interface SignRequest {
    * the primary key.
    */
   item?: string;
+  /** Required when scheme is 'cms'. */
+  cms?: CmsSignOptions;
 }
 
 /** A signature the ledger made. `role` says which org key signed: `primary` means verified. */
 export interface MadeSignature {
   keyId: string;
   role: 'primary' | 'unverified';
-  /** Armored text for `openpgp-detached`/`openpgp-cleartext` (as UTF-8 bytes), raw bytes otherwise. */
+  /**
+   * Armored text for `openpgp-detached`/`openpgp-cleartext` (as UTF-8 bytes), the DER ContentInfo
+   * (SignedData) for `cms`, raw bytes otherwise.
+   */
   signature: Buffer;
   /** RSA: the key file name clients look the key up by (Alpine `<name>.rsa.pub`). */
   keyFileName?: string;
+  /** `cms`: DER of the signing leaf certificate, then its issuers (what clients pin by fingerprint). */
+  certificates?: Buffer[];
 }
 
 /** A digest the verified bytes vouch for (e.g. a file listed in a signed index). */
@@ -244,7 +297,7 @@ export interface DeriveContext {
 }
 
 export interface FormatRepository {
-  classify(path: string, request: { accept?: string }): Classified;
+  classify(path: string, request: { accept?: string; query?: string }): Classified;
   /** Checks the upstream's own signatures/checksums over the bytes. */
   verify(ctx: VerifyContext, object: UpstreamObject): Promise<VerifyOutcome>;
   /** Makes a view from verified upstream bytes (views the format returned from classify). */
@@ -281,8 +334,15 @@ export interface FormatOpenOptions<TTrust> {
   configDir: string;
   /** `publicUrl` + "/" + repository name. */
   repositoryUrl: string;
+  /**
+   * The repository over HTTPS (`publicUrl` when it is https, else the HTTPS listener's first host),
+   * for client setup of formats that require TLS (Swift, NuGet); absent without an HTTPS listener.
+   */
+  secureRepositoryUrl?: string;
   /** The resolved upstream base URL (may carry credentials: never log or serve it). */
   upstream?: string;
+  /** Origins besides the upstream's the operator lets the mirror fetch from (`redirects.allow`). */
+  redirectOrigins?: readonly string[];
   /** How trust the configuration does not pin is anchored (`anchor` in the repository config). */
   anchor: 'pinned' | 'first-use';
   /** Public keys of the organisation (signing goes through DeriveContext.sign). */

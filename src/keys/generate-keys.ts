@@ -12,7 +12,7 @@ import { CA_VALIDITY_YEARS, issueCertificate, LEAF_VALIDITY_YEARS } from './gene
 import { spkiDer } from './key-ids.js';
 import { pendingCertified, pendingNodeKey, pendingOpenPgp, type BuildContext, type LoadedKey, type PendingKey } from './key-material.js';
 import { generateNodeKey } from './pem-keys.js';
-import { UNVERIFIED_UID_COMMENT } from './key-roles.js';
+import { kindFor, UNVERIFIED_UID_COMMENT } from './key-roles.js';
 import type { EcdsaCurve, KeyKind, KeyRole } from './types.js';
 
 export interface ResolvedKeyOptions {
@@ -36,6 +36,21 @@ export interface CaSource {
   id: string;
   certDer: Buffer;
   privateKey: KeyObject;
+}
+
+/** The active CA of each role, where there is one. */
+export type CaSources = Partial<Record<KeyRole, CaSource>>;
+
+export type CaKind = 'x509-ca' | 'x509-ca-unverified';
+export type LeafKind = 'x509-rsa' | 'x509-ecdsa' | 'x509-rsa-unverified' | 'x509-ecdsa-unverified';
+
+export function isCaKind(kind: KeyKind): kind is CaKind {
+  return kind === 'x509-ca' || kind === 'x509-ca-unverified';
+}
+
+/** The leaf kinds a role's CA issues (a new CA comes with new leaves). */
+export function leafKindsOf(role: KeyRole): LeafKind[] {
+  return role === 'primary' ? ['x509-rsa', 'x509-ecdsa'] : ['x509-rsa-unverified', 'x509-ecdsa-unverified'];
 }
 
 export interface GenerateContext extends BuildContext {
@@ -70,31 +85,33 @@ export function organization(identity: string): string {
   return uid.name ?? uid.email ?? identity;
 }
 
-export async function issueLeaf(type: 'rsa' | 'ecdsa', key: KeyObject, ca: CaSource, ctx: GenerateContext): Promise<PendingKey> {
+export async function issueLeaf(type: 'rsa' | 'ecdsa', key: KeyObject, ca: CaSource, ctx: GenerateContext, role: KeyRole = 'primary'): Promise<PendingKey> {
   const org = organization(ctx.options.identity);
+  const what = role === 'primary' ? 'code signing' : `code signing, ${UNVERIFIED_UID_COMMENT}`;
   const der = await issueCertificate({
     subjectKey: key,
-    commonName: `${org} code signing (${type === 'rsa' ? 'RSA' : 'ECDSA'})`,
+    commonName: `${org} ${what} (${type === 'rsa' ? 'RSA' : 'ECDSA'})`,
     organization: org,
     profile: { type: 'code-signing' },
     validityYears: LEAF_VALIDITY_YEARS,
     issuer: { certDer: ca.certDer, privateKey: ca.privateKey },
     now: ctx.now,
   });
-  return pendingCertified(`x509-${type}`, key, [new X509Certificate(der), new X509Certificate(ca.certDer)], ctx, ca.id);
+  return pendingCertified(kindFor(`x509-${type}`, role), key, [new X509Certificate(der), new X509Certificate(ca.certDer)], ctx, ca.id);
 }
 
-export async function issueCa(key: KeyObject, ctx: GenerateContext): Promise<PendingKey> {
+export async function issueCa(key: KeyObject, ctx: GenerateContext, role: KeyRole = 'primary'): Promise<PendingKey> {
   const org = organization(ctx.options.identity);
   const der = await issueCertificate({
     subjectKey: key,
-    commonName: `${org} root CA`,
+    // The unverified root says what it is, so nobody installs it as the org root by mistake.
+    commonName: role === 'primary' ? `${org} root CA` : `${org} root CA for ${UNVERIFIED_UID_COMMENT}`,
     organization: org,
     profile: { type: 'ca' },
     validityYears: CA_VALIDITY_YEARS,
     now: ctx.now,
   });
-  return pendingCertified('x509-ca', key, [new X509Certificate(der)], ctx);
+  return pendingCertified(kindFor('x509-ca', role), key, [new X509Certificate(der)], ctx);
 }
 
 export function caSourceOf(loaded: LoadedKey): CaSource {
@@ -103,10 +120,10 @@ export function caSourceOf(loaded: LoadedKey): CaSource {
 }
 
 /**
- * New keys for `kinds`. Leaves are issued by the new CA when x509-ca is among the kinds,
- * otherwise by `activeCa`.
+ * New keys for `kinds`. Leaves are issued by the new CA of their role when that CA is among
+ * the kinds, otherwise by the role's CA in `activeCas`.
  */
-export async function generateKinds(kinds: ReadonlySet<KeyKind>, ctx: GenerateContext, activeCa?: CaSource): Promise<PendingKey[]> {
+export async function generateKinds(kinds: ReadonlySet<KeyKind>, ctx: GenerateContext, activeCas: CaSources = {}): Promise<PendingKey[]> {
   const { options, sizes } = ctx;
   const timed = async (kind: KeyKind, make: () => Promise<PendingKey>): Promise<PendingKey> => {
     const started = performance.now();
@@ -141,25 +158,29 @@ export async function generateKinds(kinds: ReadonlySet<KeyKind>, ctx: GenerateCo
   if (kinds.has('ed25519')) {
     jobs.push(timed('ed25519', async () => pendingNodeKey('ed25519', await generateNodeKey({ type: 'ed25519' }), ctx)));
   }
-  let ca: Promise<CaSource | undefined> = Promise.resolve(activeCa);
-  if (kinds.has('x509-ca')) {
-    const caJob = timed('x509-ca', async () => issueCa(await generateNodeKey({ type: 'rsa', bits: sizes.caRsaBits }), ctx));
-    jobs.push(caJob);
-    ca = caJob.then((pending) => caSourceOf(pending.loaded));
-    // The CA's own failure is reported through caJob; don't let this derived promise go unhandled.
-    ca.catch(() => undefined);
-  }
-  for (const type of ['rsa', 'ecdsa'] as const) {
-    if (!kinds.has(`x509-${type}`)) continue;
-    // Start the leaf's key pair now; only the signing step waits for the CA.
-    const keyJob = generateNodeKey(type === 'rsa' ? { type: 'rsa', bits: sizes.leafRsaBits } : { type: 'ec', curve: 'P-256' });
-    jobs.push(
-      timed(`x509-${type}`, async () => {
-        const [key, issuer] = await Promise.all([keyJob, ca]);
-        if (!issuer) throw new MirrorError('KEY_ERROR', `Cannot issue the x509-${type} certificate: there is no active CA with a private key`);
-        return issueLeaf(type, key, issuer, ctx);
-      }),
-    );
+  for (const role of ['primary', 'unverified'] as const) {
+    const caKind = kindFor('x509-ca', role);
+    let ca: Promise<CaSource | undefined> = Promise.resolve(activeCas[role]);
+    if (kinds.has(caKind)) {
+      const caJob = timed(caKind, async () => issueCa(await generateNodeKey({ type: 'rsa', bits: sizes.caRsaBits }), ctx, role));
+      jobs.push(caJob);
+      ca = caJob.then((pending) => caSourceOf(pending.loaded));
+      // The CA's own failure is reported through caJob; don't let this derived promise go unhandled.
+      ca.catch(() => undefined);
+    }
+    for (const type of ['rsa', 'ecdsa'] as const) {
+      const leafKind = kindFor(`x509-${type}`, role);
+      if (!kinds.has(leafKind)) continue;
+      // Start the leaf's key pair now; only the signing step waits for the CA.
+      const keyJob = generateNodeKey(type === 'rsa' ? { type: 'rsa', bits: sizes.leafRsaBits } : { type: 'ec', curve: 'P-256' });
+      jobs.push(
+        timed(leafKind, async () => {
+          const [key, issuer] = await Promise.all([keyJob, ca]);
+          if (!issuer) throw new MirrorError('KEY_ERROR', `Cannot issue the ${leafKind} certificate: there is no active ${caKind} with a private key`);
+          return issueLeaf(type, key, issuer, ctx, role);
+        }),
+      );
+    }
   }
   return Promise.all(jobs);
 }

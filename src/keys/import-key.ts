@@ -10,9 +10,9 @@ import { chooseRsaKeyName, type CaSource, type GenerateContext } from './generat
 import { splitCertificates } from './generate-x509.js';
 import { spkiDer } from './key-ids.js';
 import { pendingCertified, pendingNodeKey, pendingOpenPgp, type OpenPgpKind, type PendingKey } from './key-material.js';
-import { roleOf } from './key-roles.js';
+import { kindFor, roleOf } from './key-roles.js';
 import { curveFromNodeName, loadPrivatePem } from './pem-keys.js';
-import type { KeyKind } from './types.js';
+import type { KeyKind, KeyRole } from './types.js';
 import { caProblems, chainProblems, codeSigningProblems, issuedBy, validityProblem } from './x509-checks.js';
 
 const PRIVATE_PEM = /-----BEGIN ((?:ENCRYPTED |RSA |EC )?PRIVATE KEY)-----[\s\S]+?-----END \1-----/;
@@ -75,23 +75,23 @@ function certificatesFrom(kind: KeyKind, material: string): X509Certificate[] {
   }
 }
 
-function importCa(material: string, passphrase: string | undefined, ctx: GenerateContext): PendingKey {
-  const key = privateKeyFrom('x509-ca', material, passphrase);
-  const [cert, ...rest] = certificatesFrom('x509-ca', material);
-  if (rest.length > 0) throw reject('x509-ca', 'give only the root certificate and its private key');
-  if (key.asymmetricKeyType === 'ec') checkNodeKey('x509-ca', key, 'ec', ['P-256', 'P-384', 'P-521']);
-  else checkNodeKey('x509-ca', key, 'rsa');
-  if (!cert!.checkPrivateKey(key)) throw reject('x509-ca', 'the private key does not match the certificate');
+function importCa(material: string, passphrase: string | undefined, ctx: GenerateContext, kind: 'x509-ca' | 'x509-ca-unverified' = 'x509-ca'): PendingKey {
+  const key = privateKeyFrom(kind, material, passphrase);
+  const [cert, ...rest] = certificatesFrom(kind, material);
+  if (rest.length > 0) throw reject(kind, 'give only the root certificate and its private key');
+  if (key.asymmetricKeyType === 'ec') checkNodeKey(kind, key, 'ec', ['P-256', 'P-384', 'P-521']);
+  else checkNodeKey(kind, key, 'rsa');
+  if (!cert!.checkPrivateKey(key)) throw reject(kind, 'the private key does not match the certificate');
   const problems = [...caProblems(cert!), validityProblem(cert!, ctx.now)].filter((p): p is string => p !== undefined);
-  if (problems.length > 0) throw reject('x509-ca', problems.join('; '));
+  if (problems.length > 0) throw reject(kind, problems.join('; '));
   if (key.asymmetricKeyType === 'ec') {
-    ctx.log({ kind: 'x509-ca' }, 'the imported CA is ECDSA: NuGet clients accept only RSA-signed signing certificates');
+    ctx.log({ kind }, 'the imported CA is ECDSA: NuGet clients accept only RSA-signed signing certificates');
   }
-  return pendingCertified('x509-ca', key, [cert!], ctx);
+  return pendingCertified(kind, key, [cert!], ctx);
 }
 
-function importLeaf(type: 'rsa' | 'ecdsa', material: string, passphrase: string | undefined, ctx: GenerateContext, ca: CaSource | undefined): PendingKey {
-  const kind = `x509-${type}` as const;
+function importLeaf(type: 'rsa' | 'ecdsa', material: string, passphrase: string | undefined, ctx: GenerateContext, ca: CaSource | undefined, role: KeyRole = 'primary'): PendingKey {
+  const kind = kindFor(`x509-${type}`, role);
   const key = privateKeyFrom(kind, material, passphrase);
   if (type === 'rsa') checkNodeKey(kind, key, 'rsa');
   // Swift's package signing (cms-1.0.0) accepts ECDSA P-256 only.
@@ -142,11 +142,14 @@ export async function buildImport(kind: KeyKind, material: string, passphrase: s
       return pendingNodeKey('ed25519', key, ctx);
     }
     case 'x509-ca':
-      return importCa(material, passphrase, ctx);
+    case 'x509-ca-unverified':
+      return importCa(material, passphrase, ctx, kind);
     case 'x509-rsa':
-      return importLeaf('rsa', material, passphrase, ctx, ca);
+    case 'x509-rsa-unverified':
+      return importLeaf('rsa', material, passphrase, ctx, ca, roleOf(kind));
     case 'x509-ecdsa':
-      return importLeaf('ecdsa', material, passphrase, ctx, ca);
+    case 'x509-ecdsa-unverified':
+      return importLeaf('ecdsa', material, passphrase, ctx, ca, roleOf(kind));
   }
 }
 

@@ -84,9 +84,9 @@ export function pendingNodeKey(kind: NodeKeyKind, key: KeyObject, ctx: BuildCont
   };
 }
 
-/** x509-ca (certs = [ca]) or a leaf (certs = [leaf, …issuers]). */
+/** A CA (certs = [ca]) or a leaf (certs = [leaf, …issuers]), of either role. */
 export function pendingCertified(
-  kind: 'x509-ca' | 'x509-rsa' | 'x509-ecdsa',
+  kind: 'x509-ca' | 'x509-rsa' | 'x509-ecdsa' | 'x509-ca-unverified' | 'x509-rsa-unverified' | 'x509-ecdsa-unverified',
   key: KeyObject,
   certs: X509Certificate[],
   ctx: BuildContext,
@@ -94,7 +94,7 @@ export function pendingCertified(
 ): PendingKey {
   const spki = spkiDer(key);
   const stem = `${kind}-${spkiShortHex(spki)}`;
-  const files = { private: `${stem}.key.pem`, public: kind === 'x509-ca' ? `${stem}.crt.pem` : `${stem}.chain.pem` };
+  const files = { private: `${stem}.key.pem`, public: kind.startsWith('x509-ca') ? `${stem}.crt.pem` : `${stem}.chain.pem` };
   const record = baseRecord(kind, spkiId(spki), `x509-${describeNodeKey(key)}`, ctx, files);
   if (issuerId) record.issuerId = issuerId;
   record.notAfter = new Date(certs[0]!.validTo).toISOString();

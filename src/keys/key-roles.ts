@@ -8,7 +8,7 @@ import { MirrorError } from '../errors.js';
 import type { KeyKind, KeyRole } from './types.js';
 
 /** The signing families that have an unverified twin. */
-export type RoleFamily = 'openpgp' | 'ecdsa' | 'rsa';
+export type RoleFamily = 'openpgp' | 'ecdsa' | 'rsa' | 'x509-ca' | 'x509-rsa' | 'x509-ecdsa';
 
 export const KEY_ROLES: readonly KeyRole[] = ['primary', 'unverified'];
 

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { inspect } from 'node:util';
 import { MirrorError } from '../errors.js';
 import { armorKeyring } from './generate-openpgp.js';
-import { caSourceOf, generateKinds, organization, type CaSource, type GenerateContext, type KeySizes, type ResolvedKeyOptions } from './generate-keys.js';
+import { caSourceOf, generateKinds, isCaKind, leafKindsOf, organization, type CaSource, type CaSources, type GenerateContext, type KeySizes, type ResolvedKeyOptions } from './generate-keys.js';
 import { buildImport } from './import-key.js';
 import { ensureKeyDir, PRIVATE_MODE, PUBLIC_MODE, writeFileAtomic } from './key-files.js';
 import type { LoadedKey, PendingKey } from './key-material.js';
@@ -114,13 +114,14 @@ class FileKeyStore implements KeyStore {
     return { fileName: `${key.record.rsaKeyName}.rsa.pub`, pem: key.publicText };
   }
 
-  caPem(): string {
-    return this.#active('x509-ca').publicText;
+  caPem(role: KeyRole = 'primary'): string {
+    return this.#active(kindFor('x509-ca', role)).publicText;
   }
 
-  caBundlePem(): string {
+  caBundlePem(role: KeyRole = 'primary'): string {
+    const kind = kindFor('x509-ca', role);
     // A revoked CA leaves the bundle: whatever it (or a thief) issued must stop chaining.
-    return this.#keys.filter((k) => k.record.kind === 'x509-ca' && k.record.status !== 'revoked').map((k) => k.publicText).join('');
+    return this.#keys.filter((k) => k.record.kind === kind && k.record.status !== 'revoked').map((k) => k.publicText).join('');
   }
 
   ecdsaSigner(role: KeyRole = 'primary'): EcdsaSigner {
@@ -135,8 +136,8 @@ class FileKeyStore implements KeyStore {
     return this.#signer(makeRsaSigner, this.#active(kindFor('rsa', role)));
   }
 
-  x509Leaf(type: X509LeafType): X509LeafSigner {
-    return this.#signer(makeX509LeafSigner, this.#active(`x509-${type}`));
+  x509Leaf(type: X509LeafType, role: KeyRole = 'primary'): X509LeafSigner {
+    return this.#signer(makeX509LeafSigner, this.#active(kindFor(`x509-${type}`, role)));
   }
 
   exportPublic(kind: KeyKind, id?: string): string {
@@ -161,9 +162,8 @@ class FileKeyStore implements KeyStore {
     return this.#exclusive(async () => {
       assertKind(kind);
       // A new CA must not leave the active leaves chained to the retired one.
-      const kinds: KeyKind[] = kind === 'x509-ca' ? ['x509-ca', 'x509-rsa', 'x509-ecdsa'] : [kind];
-      const ca = kind === 'x509-rsa' || kind === 'x509-ecdsa' ? this.#caSource() : undefined;
-      const pending = await generateKinds(new Set(kinds), this.#context('generated'), ca);
+      const kinds: KeyKind[] = isCaKind(kind) ? [kind, ...leafKindsOf(roleOf(kind))] : [kind];
+      const pending = await generateKinds(new Set(kinds), this.#context('generated'), this.#caSources());
       return this.#commitReplacing(kind, pending, kinds, 'rotated');
     });
   }
@@ -179,8 +179,7 @@ class FileKeyStore implements KeyStore {
       const plan = await planRevocation(this.#keys, target, reason, new Date(), (r) => readOpenPgpSecret(this.#dir, r, this.#passphrase));
       // Replacements come first, as in rotate, so no kind goes without an active key. Leaves
       // re-issued without a new CA come from the active one (never the revoked CA: it is not active).
-      const ca = !plan.replace.includes('x509-ca') && plan.replace.some((k) => k === 'x509-rsa' || k === 'x509-ecdsa') ? this.#caSource() : undefined;
-      const pending = plan.replace.length > 0 ? await generateKinds(new Set(plan.replace), this.#context('generated'), ca) : [];
+      const pending = plan.replace.length > 0 ? await generateKinds(new Set(plan.replace), this.#context('generated'), this.#caSources()) : [];
       await this.#commit(pending, plan.replace, (k) => plan.revised.get(k) ?? k, plan.extra);
       this.#log.info(
         { kind, id: record.id, alsoRevoked: [...plan.revised.values()].map((k) => k.record.id).filter((x) => x !== record.id), replacedBy: pending.map((p) => p.loaded.record.id), reason },
@@ -194,14 +193,15 @@ class FileKeyStore implements KeyStore {
     return this.#exclusive(async () => {
       assertKind(kind);
       const ctx = this.#context('imported');
-      const pending = [await buildImport(kind, material, opts.passphrase, ctx, this.#caSourceOrUndefined())];
+      const pending = [await buildImport(kind, material, opts.passphrase, ctx, this.#caSources()[roleOf(kind)])];
       const { id } = pending[0]!.loaded.record;
       const existing = this.#keys.find((k) => k.record.id === id);
       if (existing) throw new MirrorError('KEY_ERROR', `Cannot import the ${kind} key: key ${id} is already in the store (${existing.record.status})`, { kind, keyId: id });
       const kinds: KeyKind[] = [kind];
-      if (kind === 'x509-ca') {
-        pending.push(...(await generateKinds(new Set<KeyKind>(['x509-rsa', 'x509-ecdsa']), this.#context('generated'), caSourceOf(pending[0]!.loaded))));
-        kinds.push('x509-rsa', 'x509-ecdsa');
+      if (isCaKind(kind)) {
+        const leaves = leafKindsOf(roleOf(kind));
+        pending.push(...(await generateKinds(new Set<KeyKind>(leaves), this.#context('generated'), { [roleOf(kind)]: caSourceOf(pending[0]!.loaded) })));
+        kinds.push(...leaves);
       }
       return this.#commitReplacing(kind, pending, kinds, 'imported');
     });
@@ -221,7 +221,7 @@ class FileKeyStore implements KeyStore {
     if (missing.length === 0) return;
     const started = performance.now();
     this.#log.info({ dir: this.#dir, kinds: missing, sizes: this.#sizes }, 'generating organisation keys (RSA 4096 takes a few seconds)');
-    const pending = await generateKinds(new Set(missing), this.#context('generated'), this.#caSourceOrUndefined());
+    const pending = await generateKinds(new Set(missing), this.#context('generated'), this.#caSources());
     await this.#commit(pending, []);
     this.#log.info({ dir: this.#dir, keys: pending.map((p) => p.loaded.record.id), ms: Math.round(performance.now() - started) }, 'generated organisation keys');
   }
@@ -246,12 +246,17 @@ class FileKeyStore implements KeyStore {
     });
   }
 
-  #caSource(): CaSource {
-    return caSourceOf(this.#active('x509-ca'));
+  #caSource(role: KeyRole = 'primary'): CaSource {
+    return caSourceOf(this.#active(kindFor('x509-ca', role)));
   }
 
-  #caSourceOrUndefined(): CaSource | undefined {
-    return this.#keys.some((k) => k.record.kind === 'x509-ca' && k.record.status === 'active') ? this.#caSource() : undefined;
+  /** The active CA of each role that has one (leaves are issued by the CA of their own role). */
+  #caSources(): CaSources {
+    const sources: CaSources = {};
+    for (const role of ['primary', 'unverified'] as const) {
+      if (this.#keys.some((k) => k.record.kind === kindFor('x509-ca', role) && k.record.status === 'active')) sources[role] = this.#caSource(role);
+    }
+    return sources;
   }
 
   #context(source: 'generated' | 'imported'): GenerateContext {

@@ -2,7 +2,7 @@
  * What the mirror publishes about its keys: the /-/keys listing and the file names under
  * /-/keys/. Active keys keep the short names the design fixes (openpgp.asc, cosign.pub,
  * ca.pem, <name>.rsa.pub; the unverified role: openpgp-unverified.asc, cosign-unverified.pub,
- * <name>-unverified-<hex>.rsa.pub); every retired key also has a name of its own so old
+ * <name>-unverified-<hex>.rsa.pub, ca-unverified.pem, x509-rsa-unverified.pem, …); every retired key also has a name of its own so old
  * signatures stay verifiable after a rotation. Revoked keys have no file of their own: a
  * compromised key must not be fetched and trusted anew. OpenPGP is the exception by design:
  * the role's keyring keeps a revoked key with its revocation, which is how clients learn of it.
@@ -27,6 +27,9 @@ const PURPOSES: Record<KeyKind, string> = {
   'openpgp-unverified': `OpenPGP signatures${UNVERIFIED_NOTE}`,
   'ecdsa-unverified': `npm registry and cosign signatures${UNVERIFIED_NOTE}`,
   'rsa-unverified': `Alpine APKINDEX and .apk signatures${UNVERIFIED_NOTE}`,
+  'x509-ca-unverified': `Root CA of the code-signing certificates${UNVERIFIED_NOTE}; never trust it for verified content`,
+  'x509-rsa-unverified': `NuGet repository signatures${UNVERIFIED_NOTE}`,
+  'x509-ecdsa-unverified': `Swift package signatures${UNVERIFIED_NOTE}`,
 };
 
 const PEM = 'application/x-pem-file';
@@ -53,8 +56,10 @@ function names(key: LoadedKey): { own: string; alias?: string } | undefined {
     }
     case 'ed25519':
       return { own: `ed25519-${short}.pub`, ...(active ? { alias: 'ed25519.pub' } : {}) };
-    case 'x509-ca':
-      return { own: `ca-${short}.pem`, ...(active ? { alias: 'ca.pem' } : {}) };
+    case 'x509-ca': {
+      const stem = roleOf(kind) === 'primary' ? 'ca' : 'ca-unverified';
+      return { own: `${stem}-${short}.pem`, ...(active ? { alias: `${stem}.pem` } : {}) };
+    }
     case 'x509-rsa':
     case 'x509-ecdsa':
       return { own: `${kind}-${short}.pem`, ...(active ? { alias: `${kind}.pem` } : {}) };

@@ -6,7 +6,8 @@
  */
 import type * as openpgp from 'openpgp';
 import type { LoadedKey } from './key-material.js';
-import { isOpenPgpKind } from './key-roles.js';
+import { isCaKind, leafKindsOf } from './generate-keys.js';
+import { isOpenPgpKind, kindFor } from './key-roles.js';
 import type { KeyRecord } from './manifest.js';
 import { revokedPublicFileName, revokeOpenPgpKey } from './revoke-openpgp.js';
 import type { KeyKind } from './types.js';
@@ -45,7 +46,7 @@ async function revokeOne(key: LoadedKey, reason: string | undefined, now: Date, 
 
 export async function planRevocation(keys: readonly LoadedKey[], target: LoadedKey, reason: string | undefined, now: Date, readSecret: SecretReader): Promise<RevocationPlan> {
   const { kind, id } = target.record;
-  const dependents = kind === 'x509-ca' ? keys.filter((k) => k.record.issuerId === id && k.record.status !== 'revoked') : [];
+  const dependents = isCaKind(kind) ? keys.filter((k) => k.record.issuerId === id && k.record.status !== 'revoked') : [];
   const extra: ExtraFile[] = [];
   const revised = new Map<LoadedKey, LoadedKey>();
   const revoked = await revokeOne(target, reason, now, readSecret, extra);
@@ -55,6 +56,8 @@ export async function planRevocation(keys: readonly LoadedKey[], target: LoadedK
   const replace = new Set<KeyKind>();
   for (const key of [target, ...dependents]) if (key.record.status === 'active') replace.add(key.record.kind);
   // As in rotation: a new CA comes with new leaves, never with leaves of the old one.
-  if (replace.has('x509-ca')) ['x509-rsa', 'x509-ecdsa'].forEach((k) => replace.add(k as KeyKind));
+  for (const role of ['primary', 'unverified'] as const) {
+    if (replace.has(kindFor('x509-ca', role))) leafKindsOf(role).forEach((k) => replace.add(k));
+  }
   return { revised, replace: [...replace], extra, revoked };
 }

@@ -9,6 +9,7 @@ import { MirrorError } from '../errors.js';
 import { signCleartext, signDetachedArmored, signDetachedBinary } from '../signing/openpgp-sign.js';
 import { toSigningCryptoKey, type WebHash } from '../signing/pkijs-engine.js';
 import type { LoadedKey } from './key-material.js';
+import { roleOf } from './key-roles.js';
 import { curveFromNodeName } from './pem-keys.js';
 import type { EcdsaSigner, Ed25519Signer, OpenPgpSigner, RsaSigner, SignatureHash, X509LeafSigner } from './types.js';
 
@@ -109,13 +110,15 @@ export function makeX509LeafSigner(key: LoadedKey, usable: UsableCheck = ALWAYS)
   const certs = key.certs ?? [];
   const leaf = certs[0];
   if (!leaf) throw new MirrorError('KEY_ERROR', `X.509 key ${key.record.id} has no certificate`, { keyId: key.record.id });
-  const kind = key.record.kind as 'x509-rsa' | 'x509-ecdsa';
+  const kind = key.record.kind as X509LeafSigner['kind'];
+  const role = roleOf(kind);
   const isRsa = privateKey.asymmetricKeyType === 'rsa';
   const spki = Buffer.from(key.spki!);
   const { id, algorithm } = key.record;
   return sealed('X509LeafSigner', {
     id,
     kind,
+    role,
     algorithm,
     certPem: leaf.toString(),
     certDer: Buffer.from(leaf.raw),
@@ -125,5 +128,5 @@ export function makeX509LeafSigner(key: LoadedKey, usable: UsableCheck = ALWAYS)
       (usable(), wrapSigning(key, () => cryptoSign(hash, data, isRsa ? privateKey : { key: privateKey, dsaEncoding: 'der' }))),
     publicSpkiDer: () => Buffer.from(spki),
     signingCryptoKey: async (hash: SignatureHash = 'sha256') => (usable(), toSigningCryptoKey(privateKey, hash.replace('sha', 'SHA-') as WebHash)),
-  }, { id, kind, algorithm, subject: leaf.subject });
+  }, { id, kind, role, algorithm, subject: leaf.subject });
 }

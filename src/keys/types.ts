@@ -9,12 +9,15 @@ type CryptoKey = webcrypto.CryptoKey;
 
 export type KeyKind =
   | 'openpgp' | 'ecdsa' | 'rsa' | 'x509-ca' | 'x509-rsa' | 'x509-ecdsa' | 'ed25519'
-  // Twins of the first three for content that was not verified upstream (see key-roles.ts).
-  | 'openpgp-unverified' | 'ecdsa-unverified' | 'rsa-unverified';
+  // Twins for content that was not verified upstream (see key-roles.ts). The X.509 twins are a
+  // separate CA and its leaves: an unverified signature never chains to the primary root.
+  | 'openpgp-unverified' | 'ecdsa-unverified' | 'rsa-unverified'
+  | 'x509-ca-unverified' | 'x509-rsa-unverified' | 'x509-ecdsa-unverified';
 
 export const KEY_KINDS: readonly KeyKind[] = [
   'openpgp', 'ecdsa', 'rsa', 'x509-ca', 'x509-rsa', 'x509-ecdsa', 'ed25519',
   'openpgp-unverified', 'ecdsa-unverified', 'rsa-unverified',
+  'x509-ca-unverified', 'x509-rsa-unverified', 'x509-ecdsa-unverified',
 ];
 
 /**
@@ -116,7 +119,8 @@ export type X509LeafType = 'rsa' | 'ecdsa';
 
 export interface X509LeafSigner {
   readonly id: string;
-  readonly kind: 'x509-rsa' | 'x509-ecdsa';
+  readonly kind: 'x509-rsa' | 'x509-ecdsa' | 'x509-rsa-unverified' | 'x509-ecdsa-unverified';
+  readonly role: KeyRole;
   /** e.g. "x509-rsa3072", "x509-ecdsa-p256" */
   readonly algorithm: string;
   readonly certPem: string;
@@ -164,8 +168,8 @@ export interface KeyStore {
   cosignPublicPem(role?: KeyRole): string;
   /** Alpine: PEM public key of the role's active RSA key and the file name apk expects. */
   rsaPublic(role?: KeyRole): { fileName: string; pem: string };
-  /** PEM of the X.509 root CA certificate. */
-  caPem(): string;
+  /** PEM of the role's X.509 root CA certificate (the unverified role has a CA of its own). */
+  caPem(role?: KeyRole): string;
   /** Makes a new active key of the kind; the previous one becomes retired and stays published. */
   rotate(kind: KeyKind): Promise<PublicKeyInfo>;
   /**
@@ -186,13 +190,14 @@ export interface KeyStore {
   exportPublic(kind: KeyKind, id?: string): string;
   /** Bytes behind a `downloadUrl` name under /-/keys/ (e.g. "openpgp.asc"), if it is one of ours. */
   publicFile(name: string): PublicFile | undefined;
-  /** Every CA certificate that is not revoked, active first (old leaves keep verifying after a CA rotation). */
-  caBundlePem(): string;
+  /** Every CA certificate of the role that is not revoked, active first (old leaves keep verifying after a CA rotation). */
+  caBundlePem(role?: KeyRole): string;
 
   ecdsaSigner(role?: KeyRole): EcdsaSigner;
   ed25519Signer(): Ed25519Signer;
   rsaSigner(role?: KeyRole): RsaSigner;
-  x509Leaf(type: X509LeafType): X509LeafSigner;
+  /** The active code-signing leaf of the type, issued by the role's CA. */
+  x509Leaf(type: X509LeafType, role?: KeyRole): X509LeafSigner;
   /** Issues a TLS server certificate for the hosts (DNS names or IP addresses) from the active CA. */
   issueServerCertificate(hosts: string[]): Promise<IssuedServerCertificate>;
 }

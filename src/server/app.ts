@@ -14,8 +14,9 @@ import { DerivedViews } from '../core/derived-views.js';
 import { SigningLedger } from '../core/signing-ledger.js';
 import { MirrorRepository, type ServeRequest } from '../core/mirror-repository.js';
 import { MirrorError } from '../errors.js';
-import type { FormatAdapter } from '../formats/types.js';
+import type { FormatAdapter, RenderedError } from '../formats/types.js';
 import { openKeyStore } from '../keys/key-store.js';
+import { persistentServerCertificate, type ServerTls } from '../keys/server-certificate-file.js';
 import type { KeyStore } from '../keys/types.js';
 import { accessLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
@@ -27,6 +28,7 @@ import { MIRROR_ENDPOINTS } from './mirror-endpoints.js';
 import { openRepositories, type SkippedRepository } from './open-repositories.js';
 import { publicError, setSecurityHeaders, type Internals } from './response-security.js';
 import { parseSafePath } from './safe-path.js';
+import { PassThrough } from './pass-through.js';
 import { sendServed } from './send-served.js';
 
 export interface App {
@@ -57,9 +59,10 @@ export interface BuildAppOptions {
 export async function buildApp(config: Config, opts: BuildAppOptions): Promise<App> {
   const { log } = opts;
   const store = await openStore(config.dataDir, { memoryCacheBytes: config.limits.memoryCache });
+  const passphrase = (opts.env ?? process.env).COUNTERSIGN_KEY_PASSPHRASE || undefined;
   const keys = await openKeyStore({
     dir: `${config.dataDir}/keys`,
-    passphrase: (opts.env ?? process.env).COUNTERSIGN_KEY_PASSPHRASE || undefined,
+    passphrase,
     options: config.keys,
     logger: log,
   });
@@ -76,6 +79,7 @@ export async function buildApp(config: Config, opts: BuildAppOptions): Promise<A
   // Directories no client may learn: error messages naming them are scrubbed before they are sent.
   const internals: Internals = { dirs: [config.dataDir, config.configDir, resolve(config.dataDir)] };
   const accessLog = accessLogger(log);
+  const passThrough = new PassThrough();
   const limits = { ...config.listen };
 
   const app: App = {
@@ -85,7 +89,7 @@ export async function buildApp(config: Config, opts: BuildAppOptions): Promise<A
       res.once('close', () => {
         if (active.get(req.socket) === res) active.delete(req.socket);
       });
-      void route(app, byName, req, res, internals, accessLog);
+      void route(app, byName, req, res, internals, accessLog, passThrough);
     },
     async listen() {
       const server = createServer(serverOptions(limits), app.handle);
@@ -93,8 +97,9 @@ export async function buildApp(config: Config, opts: BuildAppOptions): Promise<A
       const url = await listenOn(server, config.listen.port, config.listen.host, 'http');
       servers.push(server);
       if (!config.listen.https) return { server, url };
-      const tls = await tlsMaterial(config.listen.https, config.configDir, keys);
-      const secure = createHttpsServer({ ...tls, ...serverOptions(limits) }, app.handle);
+      const tls = await tlsMaterial(config, keys, passphrase);
+      if (tls.issued) log.info({ fingerprint256: tls.issued.fingerprint256, outcome: tls.issued.outcome }, 'https certificate');
+      const secure = createHttpsServer({ cert: tls.cert, key: tls.key, ...serverOptions(limits) }, app.handle);
       applyLimits(secure, limits, { metrics, log, active });
       const httpsUrl = await listenOn(secure, config.listen.https.port, config.listen.host, 'https');
       servers.push(secure);
@@ -106,6 +111,7 @@ export async function buildApp(config: Config, opts: BuildAppOptions): Promise<A
         s.close(() => resolve());
         s.closeIdleConnections();
       })));
+      passThrough.close();
       await closeUpstreams();
       await store.close();
     },
@@ -123,18 +129,23 @@ async function listenOn(server: Server, port: number, host: string, scheme: stri
   return `${scheme}://${h}:${addr.port}`;
 }
 
-/** The operator's certificate, or one issued by the org CA for the configured hosts. */
-async function tlsMaterial(https: NonNullable<Config['listen']['https']>, configDir: string, keys: KeyStore): Promise<{ cert: string; key: string }> {
+/**
+ * The operator's certificate, or one issued by the org CA for the configured hosts and kept in the
+ * key directory across restarts (re-issued when hosts, the CA or its validity call for it).
+ */
+async function tlsMaterial(config: Config, keys: KeyStore, passphrase: string | undefined): Promise<{ cert: string; key: string; issued?: ServerTls }> {
+  const https = config.listen.https!;
   if (https.cert && https.key) {
-    const [cert, key] = await Promise.all([readFile(resolve(configDir, https.cert), 'utf8'), readFile(resolve(configDir, https.key), 'utf8')]);
+    const [cert, key] = await Promise.all([readFile(resolve(config.configDir, https.cert), 'utf8'), readFile(resolve(config.configDir, https.key), 'utf8')]);
     return { cert, key };
   }
-  const issued = await keys.issueServerCertificate([...https.hosts]);
-  return { cert: issued.chainPem, key: issued.keyPem };
+  const issued = await persistentServerCertificate({ keyDir: `${config.dataDir}/keys`, hosts: https.hosts, keys, ...(passphrase ? { passphrase } : {}) });
+  return { cert: issued.cert, key: issued.key, issued };
 }
 
 async function route(
   app: App, byName: Map<string, MirrorRepository>, req: IncomingMessage, res: ServerResponse, internals: Internals, accessLog: Logger,
+  passThrough: PassThrough,
 ): Promise<void> {
   const started = performance.now();
   const reqId = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || nextRequestId();
@@ -146,6 +157,8 @@ async function route(
   let bytes = 0;
   // Set while serving /v2/…: errors then take the distribution-spec shape (the repository's own renderer once known).
   let distribution: { repo?: MirrorRepository; path: string } | undefined;
+  // Set once a repository whose format renders its own errors (Swift's problem details) is known.
+  let ownErrors: { repo: MirrorRepository; path: string } | undefined;
   try {
     const url = req.url ?? '/';
     const v2 = matchDistribution(url);
@@ -165,6 +178,7 @@ async function route(
       const path = distributionPath(parseSafePath(v2.rest, repo.pathPolicy));
       distribution = { repo, path };
       const served = await repo.serve(path, serveRequest(req));
+      if ('passThrough' in served) throw new MirrorError('INTERNAL', `${path} is passed through, which /v2/ never does`, { repository: repo.name, object: path });
       bytes = await sendServed(req, res, served, app.store.blobs, app.store.hot);
       return;
     }
@@ -181,8 +195,14 @@ async function route(
     if (!repo) throw new MirrorError('REPOSITORY_NOT_FOUND', `No repository is configured under "${head0}"`, { repository: head0 });
     repoName = repo.name;
     format = repo.config.format;
-    const served = await repo.serve(rest.join('/'), serveRequest(req));
-    bytes = await sendServed(req, res, served, app.store.blobs, app.store.hot);
+    // A format that renders its own errors (Swift: problem details) renders them for its whole tree.
+    // (OCI's renderer is for /v2/ only: its repositories' other paths keep the mirror's JSON errors.)
+    if (repo.format.renderError && repo.config.format !== DISTRIBUTION_FORMAT) ownErrors = { repo, path: rest.join('/') };
+    const query = queryOf(url);
+    const served = await repo.serve(rest.join('/'), { ...serveRequest(req), ...query });
+    bytes = 'passThrough' in served
+      ? await passThrough.forward(req, res, served.passThrough, query.query ?? '', repo.name)
+      : await sendServed(req, res, served, app.store.blobs, app.store.hot);
   } catch (err) {
     if (res.headersSent && (err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') {
       // The client left while its body was being sent: normal for pulls that get cancelled, not a mirror failure.
@@ -193,9 +213,11 @@ async function route(
     const logged = toMirrorError(err);
     if (logged.status >= 500) app.log.error({ reqId, repo: repoName, code: logged.code, err: logged.message, cause: describeCause(logged.cause) }, 'request failed');
     const e = publicError(logged, internals);
-    if (!distribution) sendError(res, e, head);
+    const view = { code: e.code, status: e.status, message: e.message, details: e.details };
+    const own = ownErrors?.repo.format.renderError?.(ownErrors.path, view);
+    if (own) sendFormatError(res, own, head);
+    else if (!distribution) sendError(res, e, head);
     else {
-      const view = { code: e.code, status: e.status, message: e.message, details: e.details };
       const rendered = distribution.repo?.format.renderError?.(distribution.path, view) ?? distributionError(e);
       sendRendered(res, rendered, head);
     }
@@ -210,6 +232,22 @@ async function route(
 function serveRequest(req: IncomingMessage): ServeRequest {
   const accept = req.headers.accept;
   return { ...(accept ? { accept } : {}), follow: req.method === 'GET' && req.headers.range === undefined };
+}
+
+function sendFormatError(res: ServerResponse, rendered: RenderedError, head: boolean): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(rendered.status, {
+    ...rendered.headers, 'content-type': rendered.contentType, 'content-length': Buffer.byteLength(rendered.body), 'cache-control': 'no-store',
+  });
+  res.end(head ? undefined : rendered.body);
+}
+
+function queryOf(url: string): { query?: string } {
+  const q = url.indexOf('?');
+  return q === -1 ? {} : { query: url.slice(q + 1) };
 }
 
 function describeCause(cause: unknown): string | undefined {

@@ -17,6 +17,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/open-store.js';
 import { UpstreamClient } from '../upstream/upstream-client.js';
+import { httpsBaseUrl } from './https-base-url.js';
 
 export interface SkippedRepository {
   name: string;
@@ -56,13 +57,15 @@ export async function openRepositories(
       anchor: repo.anchor,
       configDir: config.configDir,
       repositoryUrl: `${config.publicUrl}/${repo.name}`,
+      ...secureRepositoryUrl(config, repo.name),
       upstream,
+      ...(repo.redirects ? { redirectOrigins: repo.redirects.allow } : {}),
       keys: deps.keys,
       readTrustFile: material.readingFiles((p) => readTrustFile(config.configDir, repo.name, p)),
       listTrustDir: material.listingDirs((p) => listTrustDir(config.configDir, repo.name, p)),
       now: deps.now,
     });
-    const epoch = trustEpoch({ mode: repo.verify, anchor: repo.anchor, upstream, trust, material, pins: deps.store.index.trustPins(repo.name) });
+    const epoch = trustEpoch({ mode: repo.verify, anchor: repo.anchor, upstream, trust, material, acceptedChanges: deps.store.index.trustGeneration(repo.name) });
     // Digests vouched for under other trust are never consulted again: drop them, so they do not pile up.
     const pruned = deps.store.index.pruneExpectations(repo.name, epoch);
     if (pruned > 0) deps.log.info({ repo: repo.name, pruned }, 'dropped expectations recorded under another trust epoch');
@@ -129,4 +132,9 @@ async function readTrustFile(configDir: string, repository: string, path: string
   } catch (err) {
     throw new MirrorError('CONFIG_INVALID', `Repository "${repository}": cannot read trust file ${file}: ${(err as Error).message}`, { repository, file });
   }
+}
+
+function secureRepositoryUrl(config: Config, name: string): { secureRepositoryUrl?: string } {
+  const base = httpsBaseUrl(config);
+  return base ? { secureRepositoryUrl: `${base}/${name}` } : {};
 }

@@ -73,6 +73,9 @@ export class SqliteIndexStore implements IndexStore {
       putPin: db.prepare('INSERT OR IGNORE INTO trust_pins (repository, name, sha256, pinned_at) VALUES (?, ?, ?, ?)'),
       listPins: db.prepare<[string], TrustPin>('SELECT name, sha256, pinned_at AS pinnedAt FROM trust_pins WHERE repository = ? ORDER BY name'),
       deletePins: db.prepare('DELETE FROM trust_pins WHERE repository = ?'),
+      getGeneration: db.prepare<[string], { generation: number }>('SELECT generation FROM trust_generations WHERE repository = ?'),
+      bumpGeneration: db.prepare(`INSERT INTO trust_generations (repository, generation) VALUES (?, 1)
+        ON CONFLICT (repository) DO UPDATE SET generation = generation + 1`),
       deletePin: db.prepare('DELETE FROM trust_pins WHERE repository = ? AND name = ?'),
       getSig: db.prepare<[string, string], { signature: Buffer }>('SELECT signature FROM signature_cache WHERE key_id = ? AND message_sha256 = ?'),
       putSig: db.prepare('INSERT OR IGNORE INTO signature_cache (key_id, message_sha256, signature) VALUES (?, ?, ?)'),
@@ -219,7 +222,15 @@ export class SqliteIndexStore implements IndexStore {
   }
 
   forgetPins(repository: string, name?: string): number {
-    return (name === undefined ? this.#stmts.deletePins.run(repository) : this.#stmts.deletePin.run(repository, name)).changes;
+    return this.#db.transaction(() => {
+      const removed = (name === undefined ? this.#stmts.deletePins.run(repository) : this.#stmts.deletePin.run(repository, name)).changes;
+      if (removed > 0) this.#stmts.bumpGeneration.run(repository);
+      return removed;
+    })();
+  }
+
+  trustGeneration(repository: string): number {
+    return this.#stmts.getGeneration.get(repository)?.generation ?? 0;
   }
 
   getDerived(key: DerivedKey): DerivedRow | undefined {

@@ -81,4 +81,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX expectations_source ON expectations (repository, source);
   CREATE INDEX objects_checked ON objects (repository, checked_at);
   `,
+  // 4: how many times the operator accepted changed first-use material (the trust epoch counts
+  // acceptances, not pins: a new pin vouches for one new thing and changes nothing verified before).
+  `
+  CREATE TABLE trust_generations (
+    repository TEXT PRIMARY KEY,
+    generation INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -130,8 +130,13 @@ export interface IndexStore {
    */
   pinFirstUse(repository: string, name: string, sha256: string, at: number): TrustPin;
   trustPins(repository: string): TrustPin[];
-  /** The operator accepts a change: the next material seen is pinned. Returns how many pins were removed. */
+  /**
+   * The operator accepts a change: the next material seen is pinned, and the repository's trust
+   * generation goes up (when anything was removed). Returns how many pins were removed.
+   */
   forgetPins(repository: string, name?: string): number;
+  /** How many times pins of the repository were forgotten (accepted changes): part of its trust epoch. */
+  trustGeneration(repository: string): number;
   /** Every blob digest the index references (objects and derived views). */
   referencedBlobs(): Set<string>;
   close(): void;

@@ -275,8 +275,7 @@ export class UpstreamClient {
 
   /** Sends the request and follows the redirects the OriginPolicy allows; resolves with the first non-redirect response. */
   async #openOnce(method: string, path: string, headers: Record<string, string>, digestKnown: boolean, bearer?: string): Promise<Opened> {
-    let url = joinUpstreamPath(this.#base, path);
-    let route: OpenRoute = { kind: 'trusted', credentials: true };
+    let { url, route } = this.#start(path, digestKnown);
     for (let hop = 0; ; hop++) {
       const started = performance.now();
       let res: Dispatcher.ResponseData;
@@ -333,6 +332,30 @@ export class UpstreamClient {
     throw this.#log.error('UPSTREAM_BAD_STATUS', `Upstream sent the mirror to ${url.origin} for "${path}", refused: ${refused}`, path, url, {
       reason: 'non-public-address',
     }, cause);
+  }
+
+  /**
+   * The URL a request passed through unchanged may go to (NuGet search): the upstream's own origin
+   * or one in `redirects.allow`, whatever the address; anything else is refused (BAD_PATH).
+   */
+  passThroughUrl(url: string): URL {
+    return this.#start(url, false).url;
+  }
+
+  /**
+   * Where a request starts: a path under the base URL, or an absolute URL a format took from an index
+   * (a Python page's file on another host), judged by the OriginPolicy exactly like a redirect target:
+   * only the upstream's origin or one in `redirects.allow` (or a public address for a digest-named
+   * object), and never with the credentials off the upstream's origin.
+   */
+  #start(path: string, digestKnown: boolean): { url: URL; route: OpenRoute } {
+    if (!/^https?:\/\//i.test(path)) return { url: joinUpstreamPath(this.#base, path), route: { kind: 'trusted', credentials: true } };
+    const url = resolveRedirect(this.#base, path);
+    const verdict = url ? this.#policy.redirect(url, digestKnown) : { kind: 'refused' as const, reason: 'the URL is not usable' };
+    if (!url || verdict.kind === 'refused') {
+      throw new MirrorError('BAD_PATH', `Refused to fetch ${redactUrl(path)}: ${verdict.kind === 'refused' ? verdict.reason : ''}`, { repository: this.repository, object: redactUrl(path) });
+    }
+    return { url, route: verdict };
   }
 
   #headersFor(url: URL, extra: Record<string, string>, bearer?: string): Record<string, string> {

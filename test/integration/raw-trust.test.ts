@@ -14,6 +14,7 @@ import { gpgVerify } from '../helpers/gpg.js';
 import { makeDataDir, removeDir, startMirror, type RunningMirror } from '../helpers/mirror-harness.js';
 import { publishRaw } from '../helpers/raw-fixture.js';
 import { makeUpstreamPgpKey, type UpstreamPgpKey } from '../helpers/upstream-openpgp.js';
+import { SqliteIndexStore } from '../../src/store/sqlite-index.js';
 
 const TTL_MS = 60_000;
 
@@ -184,6 +185,28 @@ describe('raw: trust changes take effect at the next request', () => {
     assert.equal(changed.headers.get('x-countersign-stale'), 'verification-failed');
     assert.equal(await changed.text(), 'A signed this\n');
     await publishRaw(upstream, keyA, '/releases/signed-by-a.bin', 'A signed this\n');
+  });
+
+  test('first-use: pinning one more file changes no trust epoch (a restart serves what verified as a hit); an accepted change does', async () => {
+    const dataDir = await newDataDir();
+    const firstUse = repo({ anchor: 'first-use', trust: { checksums: 'sha256' } });
+    let m = await restart(dataDir, firstUse);
+    assert.equal((await m.get('/files/signed-by-a.bin')).status, 200);
+    assert.equal((await m.get('/files/signed-by-b.bin')).status, 200, 'a second file: a second pin');
+    m = await restart(dataDir, firstUse);
+    const again = await m.get('/files/signed-by-a.bin');
+    assert.equal(again.headers.get('x-cache'), 'HIT', 'the pins taken since the last start change nothing verified before');
+    assert.deepEqual(await orgSignature(m, '/files/signed-by-a.bin'), { primary: true, unverified: false });
+    // The operator accepts a change (as `countersign trust accept` does): everything is verified again.
+    await m.close();
+    mirror = undefined;
+    const index = new SqliteIndexStore(join(dataDir, 'index.sqlite'));
+    assert.equal(index.forgetPins('files', 'sha256:signed-by-b.bin'), 1, 'the pin the mirror took for the second file');
+    index.close();
+    m = await restart(dataDir, firstUse);
+    const after = await m.get('/files/signed-by-a.bin');
+    assert.equal(after.status, 200);
+    assert.notEqual(after.headers.get('x-cache'), 'HIT', 'verified again under the new trust generation');
   });
 
   test('rotating and revoking the org OpenPGP key take effect at the next request', async () => {

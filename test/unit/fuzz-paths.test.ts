@@ -85,6 +85,7 @@ function refs(c: Classified): ObjectRef[] {
       return refs(c.otherwise);
     case 'signature':
     case 'generated':
+    case 'pass-through':
     case 'not-found':
       return [];
   }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync, verify as cryptoVerify } from 'node:crypto';
+import { generateKeyPairSync, verify as cryptoVerify, X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,7 +74,38 @@ describe('key store: unverified role', () => {
     assert.notEqual(store.ecdsaSigner('unverified').id, store.ecdsaSigner().id);
     assert.notEqual(store.rsaSigner('unverified').id, store.rsaSigner().id);
     for (const k of store.list()) assert.equal(k.role, k.kind.endsWith('-unverified') ? 'unverified' : 'primary', k.kind);
-    assert.deepEqual(store.list().filter((k) => k.role === 'unverified').map((k) => k.kind).sort(), ['ecdsa-unverified', 'openpgp-unverified', 'rsa-unverified']);
+    assert.deepEqual(store.list().filter((k) => k.role === 'unverified').map((k) => k.kind).sort(), ['ecdsa-unverified', 'openpgp-unverified', 'rsa-unverified', 'x509-ca-unverified', 'x509-ecdsa-unverified', 'x509-rsa-unverified']);
+  });
+
+  it('X.509 twins: unverified leaves are issued by a separate CA, published as ca-unverified.pem', async () => {
+    const caPrimary = new X509Certificate(store.caPem());
+    const caUnverified = new X509Certificate(store.caPem('unverified'));
+    assert.notEqual(caUnverified.fingerprint256, caPrimary.fingerprint256);
+    assert.match(caUnverified.subject, /unverified/);
+    for (const type of ['rsa', 'ecdsa'] as const) {
+      const leaf = new X509Certificate(store.x509Leaf(type, 'unverified').certDer);
+      assert.equal(store.x509Leaf(type, 'unverified').role, 'unverified');
+      assert.ok(leaf.checkIssued(caUnverified) && leaf.verify(caUnverified.publicKey), `${type}: issued by the unverified CA`);
+      assert.ok(!leaf.verify(caPrimary.publicKey), `${type}: never by the primary CA`);
+      assert.ok(store.x509Leaf(type, 'unverified').chainPem.endsWith(store.caPem('unverified')));
+    }
+    assert.equal(store.publicFile('ca-unverified.pem')?.body, store.caPem('unverified'));
+    assert.equal(store.publicFile('ca.pem')?.body, store.caPem());
+    assert.equal(store.caBundlePem('unverified'), store.caPem('unverified'));
+  });
+
+  it('rotating or revoking the unverified CA replaces only the unverified leaves', async () => {
+    const primaryLeaves = [store.x509Leaf('rsa').id, store.x509Leaf('ecdsa').id];
+    const before = store.x509Leaf('rsa', 'unverified').id;
+    await store.rotate('x509-ca-unverified');
+    assert.notEqual(store.x509Leaf('rsa', 'unverified').id, before);
+    assert.ok(new X509Certificate(store.x509Leaf('ecdsa', 'unverified').certDer).checkIssued(new X509Certificate(store.caPem('unverified'))));
+    const revokedCa = activeId(store, 'x509-ca-unverified');
+    const leafBefore = store.x509Leaf('ecdsa', 'unverified').id;
+    await store.revoke('x509-ca-unverified');
+    assert.equal(store.list().find((k) => k.id === leafBefore)?.status, 'revoked');
+    assert.notEqual(activeId(store, 'x509-ca-unverified'), revokedCa);
+    assert.deepEqual([store.x509Leaf('rsa').id, store.x509Leaf('ecdsa').id], primaryLeaves, 'primary leaves are untouched');
   });
 
   it('refuses an unknown role instead of falling back to primary', () => {
@@ -176,7 +207,7 @@ describe('key store: unverified role', () => {
     const reopened = await openKeyStore({ dir: oldDir, options: { openpgp: 'ed25519' }, env: FAST });
     const now = reopened.list();
     for (const line of kept) assert.ok(now.some((k) => `${k.kind} ${k.id}` === line), `${line} is kept`);
-    assert.equal(now.length, 10);
+    assert.equal(now.length, 13);
     assert.notEqual(reopened.openpgpSigner('unverified').id, old.openpgpSigner('unverified').id, 'a fresh unverified key was made');
   });
 });

@@ -77,6 +77,7 @@ describe('key store: first start', () => {
     assert.deepEqual(algorithms, {
       openpgp: 'rsa4096', ecdsa: 'ecdsa-p256', rsa: 'rsa4096', 'x509-ca': 'x509-rsa3072',
       'x509-rsa': 'x509-rsa3072', 'x509-ecdsa': 'x509-ecdsa-p256', ed25519: 'ed25519',
+      'x509-ca-unverified': 'x509-rsa3072', 'x509-rsa-unverified': 'x509-rsa3072', 'x509-ecdsa-unverified': 'x509-ecdsa-p256',
       // Unverified twins: the same algorithms as their primary kinds.
       'openpgp-unverified': 'rsa4096', 'ecdsa-unverified': 'ecdsa-p256', 'rsa-unverified': 'rsa4096',
     });

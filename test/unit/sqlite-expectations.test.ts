@@ -51,3 +51,24 @@ test('recordExpectations: an index revision vouches for what it lists; what it n
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('first-use pins: a new pin leaves the trust generation alone; forgetting one (an accepted change) moves it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'countersign-index-'));
+  const index = new SqliteIndexStore(join(dir, 'index.sqlite'));
+  try {
+    assert.equal(index.trustGeneration('r'), 0);
+    index.pinFirstUse('r', 'pypi:demo/demo-1.0.tar.gz', 'a'.repeat(64), 1);
+    index.pinFirstUse('r', 'pypi:demo/demo-1.1.tar.gz', 'b'.repeat(64), 2);
+    assert.equal(index.trustGeneration('r'), 0, 'pinning more files changes nothing verified before');
+    assert.equal(index.forgetPins('r', 'absent'), 0);
+    assert.equal(index.trustGeneration('r'), 0, 'nothing forgotten, nothing accepted');
+    assert.equal(index.forgetPins('r', 'pypi:demo/demo-1.0.tar.gz'), 1);
+    assert.equal(index.trustGeneration('r'), 1);
+    assert.equal(index.forgetPins('r'), 1);
+    assert.equal(index.trustGeneration('r'), 2);
+    assert.equal(index.trustGeneration('other'), 0);
+  } finally {
+    index.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -7,7 +7,7 @@ async function epoch(over: Partial<TrustEpochInput> = {}, files: Record<string, 
   const material = new TrustMaterial();
   const read = material.readingFiles(async (p) => Buffer.from(files[p] ?? ''));
   for (const name of Object.keys(files)) await read(name);
-  return trustEpoch({ mode: 'require', anchor: 'pinned', upstream: 'https://upstream.example/base', trust: { keyring: 'keyring.asc' }, material, pins: [], ...over });
+  return trustEpoch({ mode: 'require', anchor: 'pinned', upstream: 'https://upstream.example/base', trust: { keyring: 'keyring.asc' }, material, acceptedChanges: 0, ...over });
 }
 
 test('the same trust gives the same epoch; key order in the trust block does not matter', async () => {
@@ -20,7 +20,7 @@ test('the same trust gives the same epoch; key order in the trust block does not
   assert.equal(await epoch({ upstream: 'https://user:secret@upstream.example/base' }), await epoch());
 });
 
-test('mode, anchor, upstream, trust block, trust file bytes and pins each move it', async () => {
+test('mode, anchor, upstream, trust block, trust file bytes and accepted first-use changes each move it', async () => {
   const base = await epoch();
   const changed = [
     await epoch({ mode: 'warn' }),
@@ -28,7 +28,7 @@ test('mode, anchor, upstream, trust block, trust file bytes and pins each move i
     await epoch({ upstream: 'https://other.example/base' }),
     await epoch({ trust: { keyring: 'keyring.asc', checksums: 'sha256' } }),
     await epoch({}, { 'keyring.asc': 'key A and key B' }),
-    await epoch({ pins: [{ name: 'npm-registry-keys', sha256: 'a'.repeat(64), pinnedAt: 1 }] }),
+    await epoch({ acceptedChanges: 1 }),
   ];
   for (const e of changed) assert.notEqual(e, base);
   assert.equal(new Set(changed).size, changed.length);

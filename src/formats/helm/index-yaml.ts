@@ -9,7 +9,7 @@
  * written (a version `1.10` or an appVersion `1.0` must not turn into a number; re-serialising a
  * large index would also take seconds).
  */
-import { isMap, isScalar, isSeq, parseDocument, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, visit, type Document, type YAMLMap } from 'yaml';
 import { chartPathOf } from './chart-urls.js';
 
 export class IndexYamlError extends Error {
@@ -55,6 +55,7 @@ export function parseIndexYaml(bytes: Buffer, base: URL): ParsedIndex {
   }
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) throw new IndexYamlError(`index.yaml is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
+  checkAliases(doc);
   if (!isMap(doc.contents)) throw new IndexYamlError('index.yaml is not a mapping');
   const entries = doc.contents.get('entries', true);
   if (entries !== undefined && entries !== null && !isMap(entries) && !(isScalar(entries) && entries.value === null)) {
@@ -75,6 +76,23 @@ export function parseIndexYaml(bytes: Buffer, base: URL): ParsedIndex {
   }
   const generated = Date.parse(scalarText(doc.contents.get('generated', true)) ?? '');
   return { text, charts, urls, ...(Number.isFinite(generated) ? { generated } : {}) };
+}
+
+/** Most aliases an index may hold: Helm's generated indexes have none; many are an expansion bomb. */
+const MAX_ALIASES = 1000;
+
+/**
+ * yaml reports an alias to an anchor that does not exist only when the value is read (Helm's
+ * parser refuses the file), so every alias is resolved here, and their number bounded.
+ */
+function checkAliases(doc: Document): void {
+  let count = 0;
+  visit(doc, {
+    Alias(_, alias) {
+      if (++count > MAX_ALIASES) throw new IndexYamlError(`index.yaml holds more than ${MAX_ALIASES} aliases`);
+      if (!alias.resolve(doc)) throw new IndexYamlError(`index.yaml: the alias *${alias.source} names no anchor`);
+    },
+  });
 }
 
 function chartOf(name: string, item: YAMLMap, base: URL, spans: UrlSpan[]): IndexedChart {
