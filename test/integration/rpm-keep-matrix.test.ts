@@ -58,9 +58,10 @@ describe('rpm packages: keep, scenario matrix', () => {
     rev2 = await buildRpmRepo({ packages: [{ name: 'hello-mirror' }, { name: 'second-pkg' }, { name: 'third-pkg' }, { name: 'fourth-pkg' }], packageKey: key, revision: '2000' });
     publishRpmRepo(upstream, '/el', rev1);
     publishRpmRepo(upstream, '/busy', rev1);
+    publishRpmRepo(upstream, '/late', rev1);
     dataDir = await makeDataDir();
     await writeFile(join(dataDir, 'upstream.asc'), key.armoredPublic);
-    mirror = await startMirror({ dataDir, repositories: [repoConfig('el'), repoConfig('busy')] });
+    mirror = await startMirror({ dataDir, repositories: [repoConfig('el'), repoConfig('busy'), repoConfig('late')] });
   });
 
   after(async () => {
@@ -172,6 +173,23 @@ describe('rpm packages: keep, scenario matrix', () => {
     assert.equal(upstream.requests(`/busy/${REPOMD}`), 1);
     assert.equal(upstream.requests(`/busy/${pkg(rev1, 'hello-mirror')}`), 1);
     upstream.clearModes();
+  });
+
+  test('the package list is primary read on the first package request: a primary swapped since repomd.xml is refused; then one fetch for many requests', async () => {
+    const primary = listedFiles(rev1).find((f) => f.endsWith('-primary.xml.gz'))!;
+    await signedRepomd('late');
+    upstream.resetCounts();
+    upstream.setMode(`/late/${primary}`, 'tamper');
+    const refused = await get(`/late/${pkg(rev1, 'hello-mirror')}`);
+    assert.equal(refused.status, 502);
+    assert.equal((JSON.parse(refused.bytes.toString('utf8')) as { code: string }).code, 'DIGEST_MISMATCH');
+    assert.equal(upstream.requests('/late/Packages/'), 0, 'no package is fetched without a verified package list');
+    assert.equal(mirror.app.store.index.getObject('late', pkg(rev1, 'hello-mirror')), undefined);
+    upstream.clearModes();
+    upstream.resetCounts();
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => get(`/late/${rev1.packagePaths[i % rev1.packagePaths.length]!}`)));
+    assert.ok(results.every((r) => r.status === 200), results.map((r) => r.status).join(','));
+    assert.equal(upstream.requests(`/late/${primary}`), 1, 'the package list was read once for all of them');
   });
 
   test('key rotation: repomd.xml.asc is made by the new key, and old and new signatures both verify with the published keys', async () => {

@@ -17,7 +17,8 @@
  * primary/filelists/other are served byte-identical, and only repomd.xml (the upstream's, less the
  * entries the mirror does not serve) is signed by the org: dnf's repo_gpgcheck covers repomd.xml,
  * which covers each metadata file's checksum, and primary's checksum covers each package. Every
- * package is still verified (primary checksum and upstream header signature) before it is served.
+ * package is still verified (primary checksum and upstream header signature) before it is served,
+ * against the primary's package list, read when the first package is asked for (package-list.ts).
  */
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
@@ -28,6 +29,7 @@ import { compressionOf, decompressTo, DecompressError, metadataCap } from './dec
 import { decodePackageMap, describeResigned, encodePackageMap, mapLimit } from './package-map.js';
 import { derivedTypeOf, isContentAddressed, safeHref, servedMetadataPath } from './paths.js';
 import { countListedPkgids, readPrimary, rewritePkgidsGz, rewritePrimaryGz } from './primary.js';
+import { packageListRef, packageListVouch, primaryOfPackageList } from './package-list.js';
 import { keptRepomd, parseRepomd, repomdRevision, servedRepomd, type DerivedFile, type Repomd } from './repomd.js';
 import { RpmFormatError } from './rpm-header.js';
 import { parseRpm, signedHeaderBytes } from './rpm-package.js';
@@ -108,12 +110,16 @@ export const rpmFormat: FormatAdapter<RpmTrust> = {
       }
       const listed = md.entries.filter((e) => e.role !== 'dropped');
       const revision = repomdRevision(md);
+      const primary = md.entries.find((e) => e.type === 'primary')!;
       return {
         ok: true,
         by: [`openpgp:${result.fingerprint}`],
         // The core refuses a repomd.xml older than the one it serves (a replayed, genuinely signed revision).
         ...(revision ? { revision } : {}),
-        vouches: listed.map((e) => ({ path: e.path, algorithm: e.algorithm, digest: e.digest, ...(e.size !== undefined ? { size: e.size } : {}) })),
+        vouches: [
+          ...listed.map((e) => ({ path: e.path, algorithm: e.algorithm, digest: e.digest, ...(e.size !== undefined ? { size: e.size } : {}) })),
+          ...(keep ? [packageListVouch(primary)] : []),
+        ],
         // A repomd revision is committed only with every file it lists verified beside it.
         companions: listed.map((e) => metadataRef(e.path, false)),
       };
@@ -129,12 +135,13 @@ export const rpmFormat: FormatAdapter<RpmTrust> = {
         const check = await checkRpm(await object.readAll(), packageKeyring);
         return check.ok ? { ok: true, by: [...by, ...check.by] } : fail(`${object.path}: ${check.reason}`);
       }
-      const type = derivedTypeOf(object.path);
-      // Kept filelists/other are served as they came, covered by their checksum: nothing reads them.
-      if (!type || (keep && type !== 'primary')) return { ok: true, by };
+      const listOf = keep ? primaryOfPackageList(object.path) : undefined;
+      const type = listOf ? 'primary' : derivedTypeOf(object.path);
+      // Kept metadata is served as it came, covered by its checksum: only a package list is read.
+      if (!type || (keep && !listOf)) return { ok: true, by };
       try {
         const bytes = await object.readAll();
-        const compression = compressionOf(object.path);
+        const compression = compressionOf(listOf ?? object.path);
         if (type !== 'primary') {
           await countListedPkgids(bytes, compression, metadataCap(bytes, compression), object.path);
           return { ok: true, by };
@@ -146,7 +153,7 @@ export const rpmFormat: FormatAdapter<RpmTrust> = {
           vouches: packages.map((p) => ({ path: p.path, algorithm: p.algorithm, digest: p.pkgid, size: p.size })),
           // Served metadata lists the re-signed packages, so a primary revision is taken only with all of them verified.
           // Kept packages are each verified when first asked for, against these vouches.
-          ...(keep ? {} : { companions: packages.map((p) => packageRef(p.path)) }),
+          ...(listOf ? {} : { companions: packages.map((p) => packageRef(p.path)) }),
         };
       } catch (err) {
         if (err instanceof MetadataError || err instanceof DecompressError) return fail(`${object.path}: ${err.message}`);
@@ -216,6 +223,16 @@ export const rpmFormat: FormatAdapter<RpmTrust> = {
       }
     };
 
+    /** A kept package: verified against the package list of the primary that the served repomd.xml lists. */
+    const keptPackage = (path: string): Classified => ({
+      kind: 'indexed',
+      index: pinnedRepomd,
+      resolve: (index) => {
+        const primary = repomdOf(index.sha256, index.bytes).entries.find((e) => e.type === 'primary')!;
+        return { kind: 'object', ...packageRef(path), requires: [packageListRef(primary)] };
+      },
+    });
+
     return {
       classify(path): Classified {
         if (path === REPOMD) return { kind: 'view', of: repomdRef, view: keep ? 'kept-repomd' : 'repomd', contentType: XML };
@@ -223,7 +240,7 @@ export const rpmFormat: FormatAdapter<RpmTrust> = {
         if (path === `${REPOMD}.key`) return { kind: 'generated', contentType: 'application/pgp-keys', generate: () => Buffer.from(publishedKeys()) };
         if (path === '-/setup') return { kind: 'generated', contentType: 'text/plain; charset=utf-8', generate: () => Buffer.from(setupSnippet(repository, repositoryUrl, verify, keep ? 'keep' : 'resign')) };
         if (path.startsWith('repodata/')) return { kind: 'indexed', index: pinnedRepomd, resolve: (index) => resolveMetadata(path, index) };
-        if (path.endsWith('.rpm') && safeHref(path)) return keep ? { kind: 'object', ...packageRef(path) } : { kind: 'view', of: packageRef(path), view: 'package', contentType: RPM };
+        if (path.endsWith('.rpm') && safeHref(path)) return keep ? keptPackage(path) : { kind: 'view', of: packageRef(path), view: 'package', contentType: RPM };
         return { kind: 'not-found', reason: `${path} is neither repository metadata nor a package` };
       },
 
