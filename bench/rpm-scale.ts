@@ -34,7 +34,7 @@ export async function rpmScale(): Promise<void> {
   const upstream = await serveDirectory(REPO);
   const directRepo = ['[direct]', 'name=direct', `baseurl=${upstream.url}/`, 'gpgcheck=1', 'repo_gpgcheck=1', `gpgkey=${pathToFileURL(KEY).href}`, ''].join('\n');
   const rounds: Round[] = [];
-  let install: { seconds: number; name: string } | undefined;
+  let install: { seconds: number; name: string; peakMib: number } | undefined;
   try {
     for (let i = 0; i < ROUNDS; i++) {
       const direct = await timedDnf('direct', directRepo, 'makecache');
@@ -50,8 +50,8 @@ export async function rpmScale(): Promise<void> {
     console.log(`  dnf makecache through a cold mirror, packages: keep: ${best('cold').toFixed(2)} s, ${(best('cold') / d).toFixed(2)}x direct (target ≤ 3x); packages fetched upstream meanwhile: ${Math.max(...rounds.map((r) => r.packagesFetched))}`);
     console.log(`  dnf makecache through the warm mirror: ${best('warm').toFixed(2)} s, ${(best('warm') / d).toFixed(2)}x direct`);
     console.log(`  mirror process peak RSS (VmHWM) after the cold makecache: ${Math.max(...rounds.map((r) => r.peakMib))} MiB (idle after start: ${Math.min(...rounds.map((r) => r.idleMib))} MiB)`);
-    if (install) console.log(`  dnf install ${install.name} through the mirror with its /-/setup text: ${install.seconds.toFixed(2)} s (makecache included, fresh client)`);
-    if (process.env.BENCH_RPM_RESIGN === '1') await resignAttempt(upstream, d);
+    if (install) console.log(`  dnf install ${install.name} through the mirror with its /-/setup text: ${install.seconds.toFixed(2)} s (makecache included, fresh client); mirror peak RSS after it (primary's package list read): ${install.peakMib} MiB`);
+    if (process.env.BENCH_RPM_RESIGN === '1') await resignAttempt(upstream, d, packages.length);
   } finally {
     await upstream.close();
   }
@@ -70,12 +70,12 @@ async function throughMirror(upstream: StaticUpstream, packages: 'keep' | 'resig
     const { peakMib } = mirror.memory();
     const packagesFetched = upstream.requests('/Packages/') - fetchedBefore;
     const warm = await timedDnf('el', setup, 'makecache');
-    let install: { seconds: number; name: string } | undefined;
+    let install: { seconds: number; name: string; peakMib: number } | undefined;
     if (installFile) {
       const name = installFile.replace(/-[^-]+-[^-]+\.noarch\.rpm$/, '');
       const r = await timedDnf('el', setup, 'install', name);
       if (!/Complete!/.test(r.out)) throw new Error(`dnf install ${name} did not complete:\n${r.out.slice(-2000)}`);
-      install = { seconds: r.seconds, name };
+      install = { seconds: r.seconds, name, peakMib: mirror.memory().peakMib };
     }
     return { figures: { cold: cold.seconds, warm: warm.seconds, peakMib, idleMib, packagesFetched }, install };
   } finally {
@@ -85,7 +85,7 @@ async function throughMirror(upstream: StaticUpstream, packages: 'keep' | 'resig
 }
 
 /** The same cold makecache with every package re-signed first (what the mirror did before `keep`): how far it gets. */
-async function resignAttempt(upstream: StaticUpstream, direct: number): Promise<void> {
+async function resignAttempt(upstream: StaticUpstream, direct: number, total: number): Promise<void> {
   const dataDir = await makeDataDir();
   await copyFile(KEY, join(dataDir, 'upstream.asc'));
   const mirror = await startMirrorProcess(dataDir, { name: 'el', format: 'rpm', upstream: upstream.url, trust: { keyring: 'upstream.asc', packages: 'resign' } });
@@ -93,8 +93,8 @@ async function resignAttempt(upstream: StaticUpstream, direct: number): Promise<
     const setup = await (await fetch(`${mirror.url}/el/-/setup`)).text();
     const before = upstream.requests('/Packages/');
     const started = Date.now();
-    const outcome = await timedDnf('el', setup, 'makecache').then((r) => `ok in ${r.seconds.toFixed(2)} s, ${(r.seconds / direct).toFixed(2)}x direct`, (err: Error) => `failed after ${((Date.now() - started) / 1000).toFixed(1)} s: ${/Curl error[^\n]*/.exec(err.message)?.[0] ?? err.message.split('\n')[0]}`);
-    console.log(`  packages: resign, cold makecache: ${outcome}; packages fetched upstream: ${upstream.requests('/Packages/') - before}; peak RSS ${mirror.memory().peakMib} MiB`);
+    const outcome = await timedDnf('el', setup, 'makecache').then((r) => `ok in ${r.seconds.toFixed(2)} s, ${(r.seconds / direct).toFixed(2)}x direct`, (err: Error) => `no answer: dnf ${/Curl error[^\n]*/.exec(err.message)?.[0] ?? 'stopped at the bench\'s limit'} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`  packages: resign, cold makecache: ${outcome}; packages fetched (of ${total}) by then: ${upstream.requests('/Packages/') - before}; peak RSS ${mirror.memory().peakMib} MiB`);
   } finally {
     await mirror.close();
     await removeDir(dataDir);
