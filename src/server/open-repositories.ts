@@ -65,10 +65,18 @@ export async function openRepositories(
       listTrustDir: material.listingDirs((p) => listTrustDir(config.configDir, repo.name, p)),
       now: deps.now,
     });
-    const epoch = trustEpoch({ mode: repo.verify, anchor: repo.anchor, upstream, trust, material, acceptedChanges: deps.store.index.trustGeneration(repo.name) });
+    const epochOf = () => trustEpoch({ mode: repo.verify, anchor: repo.anchor, upstream, trust, material, acceptedChanges: deps.store.index.trustGeneration(repo.name) });
+    let epoch = epochOf();
     // Digests vouched for under other trust are never consulted again: drop them, so they do not pile up.
     const pruned = deps.store.index.pruneExpectations(repo.name, epoch);
-    if (pruned > 0) deps.log.info({ repo: repo.name, pruned }, 'dropped expectations recorded under another trust epoch');
+    if (pruned > 0) {
+      deps.log.info({ repo: repo.name, pruned }, 'dropped expectations recorded under another trust epoch');
+      // Trust changed since the last start. Going back to an earlier configuration (A → B → A) must not
+      // give A's epoch again: objects verified under A and untouched under B would count as current
+      // while the digests they vouched for were dropped at the switch to B (their packages refused).
+      deps.store.index.bumpTrustGeneration(repo.name);
+      epoch = epochOf();
+    }
     const client = config.offline ? undefined : createClient({ ...repo, upstream }, deps.metrics, deps.log);
     if (client) clients.push(client);
     repositories.push(new MirrorRepository({ ...repo, upstream }, format, client, {

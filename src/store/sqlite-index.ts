@@ -233,6 +233,10 @@ export class SqliteIndexStore implements IndexStore {
     return this.#stmts.getGeneration.get(repository)?.generation ?? 0;
   }
 
+  bumpTrustGeneration(repository: string): void {
+    this.#stmts.bumpGeneration.run(repository);
+  }
+
   getDerived(key: DerivedKey): DerivedRow | undefined {
     const row = this.#stmts.getDerived.get(key.repository, key.kind, key.subject, key.keyId);
     return row ? { sha256: row.sha256, unverified: row.unverified === 1 } : undefined;

@@ -137,6 +137,8 @@ export interface IndexStore {
   forgetPins(repository: string, name?: string): number;
   /** How many times pins of the repository were forgotten (accepted changes): part of its trust epoch. */
   trustGeneration(repository: string): number;
+  /** Raises the trust generation: no epoch made before can equal the next one (see open-repositories.ts). */
+  bumpTrustGeneration(repository: string): void;
   /** Every blob digest the index references (objects and derived views). */
   referencedBlobs(): Set<string>;
   close(): void;

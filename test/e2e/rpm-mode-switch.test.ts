@@ -37,8 +37,9 @@ describe('rpm packages: keep ↔ resign on one data directory', () => {
   };
   const fetchOk = async (path: string) => {
     const res = await mirror!.get(path);
-    assert.equal(res.status, 200, `${path}: ${res.status}`);
-    return Buffer.from(await res.arrayBuffer());
+    const bytes = Buffer.from(await res.arrayBuffer());
+    assert.equal(res.status, 200, `${path}: ${res.status} ${res.status === 200 ? '' : bytes.toString('utf8').slice(0, 400)}`);
+    return bytes;
   };
   /** What the mirror serves now: repomd.xml (checked with gpg and the org key), the primary it lists, one package. */
   const served = async () => {
