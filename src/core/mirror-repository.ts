@@ -314,8 +314,11 @@ export class MirrorRepository {
       await this.#material.keep(stat.sha256, verification.material);
       return this.#served(stored, 'miss');
     } catch (err) {
-      // Followers of this download see why it was refused (their streams end short of the last byte).
-      await temp.abort(err);
+      // Followers of this download see why it was refused (their streams end short of the last byte),
+      // at once; the flight settles before its temp file is removed, so a client that retries once its
+      // stream was cut starts a new download instead of joining this refused one.
+      this.#downloads.ended(path);
+      temp.abort(err).catch((e: unknown) => this.#log.warn({ object: path, err: String(e) }, 'a refused download could not be removed'));
       throw err;
     } finally {
       await temp.abort();
