@@ -24,29 +24,8 @@ if [ -x "$dest/root/usr/libexec/swift/bin/swift" ] && [ -f "$dest/root/.complete
   echo "trixie swift present in $dest/root"
   exit 0
 fi
-archive_uri() {
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    case "$f" in
-      *.sources)
-        awk 'BEGIN{RS="";FS="\n"} {u="";s=""; for(i=1;i<=NF;i++){ if($i ~ /^URIs:/){sub(/^URIs:[ \t]*/,"",$i);u=$i} if($i ~ /^Suites:/){sub(/^Suites:[ \t]*/,"",$i);s=$i} }
-             if (u != "" && s ~ /(^| )(bookworm|trixie|stable)( |$)/) { split(u,a," "); print a[1] } }' "$f" ;;
-      *) awk '$1=="deb" && $3 ~ /^(bookworm|trixie|stable)$/ {print $2}' "$f" ;;
-    esac
-  done | grep -v -- '-security' | head -n1
-}
-uri=$(archive_uri)
-[ -n "$uri" ] || { echo "fetch-trixie-swift: no Debian archive URI in the apt sources" >&2; exit 1; }
-work="$dest/apt"
-mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs" "$work/etc/preferences.d"
-printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s trixie main\n' "$uri" > "$work/sources.list"
-arch=$(dpkg --print-architecture)
-apt_opts="-o Dir::Etc::SourceList=$work/sources.list -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists=$work/lists
- -o Dir::Cache=$work/cache -o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts=$work/etc/preferences.d
- -o Dir::State::Status=/dev/null -o APT::Architecture=$arch -o APT::Architectures::=$arch -o Debug::NoLocking=1 -o APT::Sandbox::User=root"
-echo "fetch-trixie-swift: trixie main from $uri"
-# shellcheck disable=SC2086
-apt-get $apt_opts -qq update
+. "$(dirname "$0")/trixie-apt.sh"
+trixie_apt_setup "$dest" fetch-trixie-swift
 # swiftlang, libc6-dev (SwiftPM compiles and links every Package.swift), unzip (it extracts source
 # archives with it), curl (to check TLS from inside), a shell and coreutils.
 pkgs="swiftlang libc6-dev unzip curl dash bash coreutils libc-bin ca-certificates"

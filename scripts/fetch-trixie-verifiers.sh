@@ -26,34 +26,9 @@ if [ -x "$dest/bin/cosign" ] && [ -x "$dest/bin/skopeo" ] && "$dest/bin/cosign" 
   exit 0
 fi
 
-# The Debian archive URI of this machine: deb822 .sources "URIs:" or one-line "deb URI suite".
-archive_uri() {
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    case "$f" in
-      *.sources)
-        awk 'BEGIN{RS="";FS="\n"} {u="";s=""; for(i=1;i<=NF;i++){ if($i ~ /^URIs:/){sub(/^URIs:[ \t]*/,"",$i);u=$i} if($i ~ /^Suites:/){sub(/^Suites:[ \t]*/,"",$i);s=$i} }
-             if (u != "" && s ~ /(^| )(bookworm|trixie|stable)( |$)/) { split(u,a," "); print a[1] } }' "$f" ;;
-      *) awk '$1=="deb" && $3 ~ /^(bookworm|trixie|stable)$/ {print $2}' "$f" ;;
-    esac
-  done | grep -v -- '-security' | head -n1
-}
-uri=$(archive_uri)
-if [ -z "$uri" ]; then
-  echo "fetch-trixie-verifiers: no Debian archive URI found in /etc/apt/sources.list{,.d}" >&2
-  exit 1
-fi
-
-work="$dest/apt"
-mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs" "$work/etc/preferences.d"
-printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s trixie main\n' "$uri" > "$work/sources.list"
-arch=$(dpkg --print-architecture)
-apt_opts="-o Dir::Etc::SourceList=$work/sources.list -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists=$work/lists
- -o Dir::Cache=$work/cache -o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts=$work/etc/preferences.d
- -o Dir::State::Status=/dev/null -o APT::Architecture=$arch -o APT::Architectures::=$arch -o Debug::NoLocking=1 -o APT::Sandbox::User=root"
-echo "fetch-trixie-verifiers: trixie main from $uri"
-# shellcheck disable=SC2086
-apt-get $apt_opts -qq update
+# apt for trixie from the Debian archive URI of this machine (scripts/trixie-apt.sh).
+. "$(dirname "$0")/trixie-apt.sh"
+trixie_apt_setup "$dest" fetch-trixie-verifiers
 
 # skopeo's runtime closure under trixie's own loader; cosign is static enough to run directly.
 pkgs="cosign skopeo"

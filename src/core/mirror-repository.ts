@@ -23,6 +23,7 @@ import { RecentAuxiliary } from './recent-auxiliary.js';
 import { SignatureMaterial } from './signature-material.js';
 import type { RepositoryTrust } from './signing-ledger.js';
 import { assertFitsInMemory, currentExpectations, verifyObject, type BytesToVerify, type ObjectVerification } from './verify-object.js';
+import { mapLimit } from '../formats/map-limit.js';
 
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 /** Failures after which a cached copy is better than an error. */
@@ -42,6 +43,9 @@ export interface MirrorRepositoryDeps {
   /** The repository's trust epoch today (trust-epoch.ts) and how it anchors unpinned trust. */
   trust: { epoch: string; anchor: 'pinned' | 'first-use' };
 }
+
+/** Files served with a new index revision (its companions) fetched at once. */
+const COMPANION_CONCURRENCY = 6;
 
 export class MirrorRepository {
   readonly config: RepositoryConfig;
@@ -283,7 +287,8 @@ export class MirrorRepository {
       }
       if (verification.companions.length > 0) {
         try {
-          for (const companion of verification.companions) await this.fetchObject(companion);
+          // Fetched side by side: a Release lists a dozen index files, each a round trip upstream.
+          await mapLimit(verification.companions, COMPANION_CONCURRENCY, (companion) => this.fetchObject(companion));
         } catch (err) {
           const reason = isMirrorError(err) ? `${err.code}: ${err.message}` : String(err);
           this.#log.warn({ object: path, sha256: stat.sha256, err: reason }, 'a file served with this revision is not available; keeping the previous revision');
@@ -309,8 +314,11 @@ export class MirrorRepository {
       await this.#material.keep(stat.sha256, verification.material);
       return this.#served(stored, 'miss');
     } catch (err) {
-      // Followers of this download see why it was refused (their streams end short of the last byte).
-      await temp.abort(err);
+      // Followers of this download see why it was refused (their streams end short of the last byte),
+      // at once; the flight settles before its temp file is removed, so a client that retries once its
+      // stream was cut starts a new download instead of joining this refused one.
+      this.#downloads.ended(path);
+      temp.abort(err).catch((e: unknown) => this.#log.warn({ object: path, err: String(e) }, 'a refused download could not be removed'));
       throw err;
     } finally {
       await temp.abort();

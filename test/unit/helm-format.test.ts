@@ -14,7 +14,8 @@ import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { ChartArchiveError, readChartYaml } from '../../src/formats/helm/chart-archive.js';
 import { parseChartYaml } from '../../src/formats/helm/chart-metadata.js';
-import { chartPathOf, upstreamBaseOf } from '../../src/formats/helm/chart-urls.js';
+import { chartPathOf } from '../../src/formats/helm/chart-urls.js';
+import { upstreamBaseUrl as upstreamBaseOf } from '../../src/formats/upstream-base.js';
 import { IndexYamlError, parseIndexYaml, servedIndexYaml } from '../../src/formats/helm/index-yaml.js';
 import { provenanceBody } from '../../src/formats/helm/provenance.js';
 

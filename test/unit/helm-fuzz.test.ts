@@ -12,7 +12,7 @@ import * as openpgp from 'openpgp';
 import { parse } from 'yaml';
 import { ChartArchiveError, readChartYaml } from '../../src/formats/helm/chart-archive.js';
 import { ChartMetadataError, parseChartYaml } from '../../src/formats/helm/chart-metadata.js';
-import { upstreamBaseOf } from '../../src/formats/helm/chart-urls.js';
+import { upstreamBaseUrl as upstreamBaseOf } from '../../src/formats/upstream-base.js';
 import { IndexYamlError, parseIndexYaml, servedIndexYaml } from '../../src/formats/helm/index-yaml.js';
 import { checkProvenance } from '../../src/formats/helm/provenance.js';
 import { fuzz, fuzzAsync, mutated, typed, typedAsync } from '../helpers/fault-fuzz.js';

@@ -17,6 +17,7 @@
  * packages: an index revision is committed with every package it lists verified (companions), and
  * its `S:` lines are rewritten to the derived packages' sizes before the index is re-signed.
  */
+import { mapLimit } from '../map-limit.js';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { MirrorError } from '../../errors.js';
 import type { Classified, DeriveContext, FormatAdapter, FormatRepository, ObjectRef, Revision, VerifyOutcome } from '../types.js';
@@ -37,19 +38,6 @@ const KEY_FILE = /^[A-Za-z0-9@._+-]{1,128}$/;
 /** Re-signed packages derived at once while an index view is made (each is held in memory). */
 const PACKAGE_CONCURRENCY = 4;
 const gzipAsync = promisify(gzip);
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 /** Where the identity a verified index vouches for a package is recorded: a part, not the whole file. */
 const controlOf = (path: string) => `${path}#control`;

@@ -7,17 +7,6 @@
  * (another host, a query string) cannot be fetched through this repository and maps to nothing.
  */
 
-/** The upstream base without credentials, query or fragment; pathname ends with "/". */
-export function upstreamBaseOf(upstream: string | undefined): URL {
-  const base = new URL(upstream ?? 'http://upstream.invalid/');
-  base.username = '';
-  base.password = '';
-  base.search = '';
-  base.hash = '';
-  if (!base.pathname.endsWith('/')) base.pathname += '/';
-  return base;
-}
-
 /** The decoded repository path a chart URL names, or undefined when it is outside the upstream base. */
 export function chartPathOf(url: string, base: URL): string | undefined {
   if (url.length > 4096) return undefined;

@@ -20,7 +20,8 @@ import { encodePath } from '../encode-path.js';
 import type { Classified, FormatAdapter, FormatRepository, ObjectRef, UpstreamObject, VerifyContext, VerifyOutcome } from '../types.js';
 import { ChartArchiveError, readChartYaml } from './chart-archive.js';
 import { ChartMetadataError, parseChartYaml, type ChartMetadata } from './chart-metadata.js';
-import { chartFileName, isChartPath, upstreamBaseOf } from './chart-urls.js';
+import { upstreamBaseUrl } from '../upstream-base.js';
+import { chartFileName, isChartPath } from './chart-urls.js';
 import { IndexYamlError, parseIndexYaml, servedIndexYaml, type ParsedIndex } from './index-yaml.js';
 import { checkProvenance, provenanceBody } from './provenance.js';
 import { setupSnippet } from './setup.js';
@@ -48,7 +49,7 @@ export const helmFormat: FormatAdapter<HelmTrust> = {
       );
     }
     const keyring: OpenPgpKeyring | undefined = trust.keyring ? await loadOpenPgpKeyring(await readTrustFile(trust.keyring), trust.keyring) : undefined;
-    const base = upstreamBaseOf(upstream);
+    const base = upstreamBaseUrl(upstream);
     const parsedIndexes = new LRUCache<string, ParsedIndex>({ max: 2 });
     const indexOf = (sha256: string, bytes: Buffer): ParsedIndex => {
       const known = parsedIndexes.get(sha256);

@@ -1,3 +1,5 @@
+import { upstreamBaseUrl } from '../upstream-base.js';
+
 /**
  * URLs the upstream writes into its documents, seen against its base URL: which ones are under
  * the base (so the mirror serves them) and their mirror equivalents. Credentials in the configured
@@ -8,12 +10,7 @@ export class UpstreamBase {
   readonly #prefix: string;
 
   constructor(upstream: string) {
-    const url = new URL(upstream);
-    url.username = '';
-    url.password = '';
-    url.search = '';
-    url.hash = '';
-    this.#prefix = url.href.endsWith('/') ? url.href : `${url.href}/`;
+    this.#prefix = upstreamBaseUrl(upstream).href;
   }
 
   /** The path of `url` relative to the base (still percent-encoded), or undefined when it is elsewhere. */

@@ -17,7 +17,8 @@ import { resolveProvenance, verifyProvenance } from './provenance.js';
 import { pageHtml, pageJson, servedPage } from './served-page.js';
 import { setupSnippet } from './setup.js';
 import { pypiTrustSchema, type PypiTrust } from './trust.js';
-import { pageUrl, upstreamBase } from './upstream-base.js';
+import { upstreamBaseUrl } from '../upstream-base.js';
+import { pageUrl } from './upstream-base.js';
 import { originSet, upstreamOf } from './file-url.js';
 import { jsonApiRef, deriveJsonApi, verifyJsonApi } from './json-api.js';
 
@@ -36,7 +37,7 @@ export const pypiFormat: FormatAdapter<PypiTrust> = {
         { repository },
       );
     }
-    const base = upstreamBase(upstream);
+    const base = upstreamBaseUrl(upstream);
     // Files on another origin (an index's files host) are served only from origins the operator allowed.
     const origins = originSet(redirectOrigins);
     const parsed = new LRUCache<string, ProjectPage>({ max: 16 });
