@@ -4,6 +4,7 @@
  * a revision is taken once repomd.xml and the metadata files it lists verify (no package is fetched
  * for it), and each package is verified, against the primary.xml it is listed in and its upstream
  * header signature, when first asked for. gpg checks every repomd.xml.asc against the org keys.
+ * Rollback (a replayed older revision) is refused as in `resign`.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -145,6 +146,26 @@ describe('rpm packages: keep, scenario matrix', () => {
     assert.equal(mirror.app.store.index.getObject('el', third), undefined);
     upstream.clearModes();
     assert.deepEqual((await ok(`/el/${third}`)).bytes, rev2.files.get(third), 'the genuine bytes are served once the upstream sends them');
+  });
+
+  test('rollback: the older, genuinely signed revision replayed is refused; the newer stays served and nothing is signed for the older', async () => {
+    const served = await signedRepomd();
+    assert.match(served.bytes.toString('utf8'), /<revision>2000<\/revision>/);
+    const signed = mirror.app.store.index.signatureLog(1_000_000).length;
+    unpublishRepodata(upstream, '/el', rev2);
+    publishRpmRepo(upstream, '/el', rev1);
+    mirror.advanceClock(TTL_MS + 1);
+    const stale = await signedRepomd();
+    assert.equal(stale.res.headers.get('x-countersign-stale'), 'rollback');
+    assert.deepEqual(stale.bytes, served.bytes);
+    assert.equal(mirror.app.store.index.signatureLog(1_000_000).length, signed, 'nothing signed for the replayed revision');
+    // Positive control: the newer revision published again is served fresh.
+    unpublishRepodata(upstream, '/el', rev1);
+    publishRpmRepo(upstream, '/el', rev2);
+    mirror.advanceClock(TTL_MS + 1);
+    const fresh = await signedRepomd();
+    assert.equal(fresh.res.headers.get('x-countersign-stale'), null);
+    assert.deepEqual(fresh.bytes, served.bytes);
   });
 
   test('upstream down: repomd.xml is served stale with what was cached; a package never fetched is an error, not a guess', async () => {
