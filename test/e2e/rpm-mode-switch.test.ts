@@ -105,7 +105,11 @@ describe('rpm packages: keep ↔ resign on one data directory', () => {
     assert.deepEqual(again.repomd, kept.repomd, 'keep again: the same repomd.xml as before');
     assert.deepEqual(again.primary, kept.primary);
     assert.deepEqual(again.pkg, upstreamPkg, 'keep again: the upstream\'s package, not the re-signed one');
-    // The client set up under keep still works after the round trip.
+    // A client set up under resign (gpgcheck=1, the org key only) refuses the upstream-signed package:
+    // it needs keep's setup text; the client set up under keep works after the round trip.
+    const strict = await resignClient.dnf('--refresh', 'install', 'third-pkg');
+    assert.notEqual(strict.code, 0, strict.out);
+    assert.match(strict.out, /GPG check FAILED|NOKEY|not installed|public key/i, strict.out);
     const r = await keptClient.dnf('--refresh', 'install', 'third-pkg');
     assert.equal(r.code, 0, r.out);
   });
