@@ -9,6 +9,7 @@ test('callers share a flight; after release, a new caller starts its own while t
   let finish!: (v: string) => void;
   const first = flights.run('k', () => { runs++; return new Promise<string>((r) => (finish = r)); });
   const joined = flights.run('k', async () => { runs++; return 'never'; });
+  await Promise.resolve();
   assert.equal(runs, 1, 'the second caller joined');
   flights.release('k');
   const fresh = flights.run('k', async () => { runs++; return 'fresh'; });
