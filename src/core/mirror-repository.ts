@@ -314,11 +314,12 @@ export class MirrorRepository {
       await this.#material.keep(stat.sha256, verification.material);
       return this.#served(stored, 'miss');
     } catch (err) {
-      // Followers of this download see why it was refused (their streams end short of the last byte),
-      // at once; the flight settles before its temp file is removed, so a client that retries once its
-      // stream was cut starts a new download instead of joining this refused one.
+      // Refused: from now on nobody joins this flight or follows its download (a client that retries
+      // once its stream was cut starts afresh), while followers see why (their streams end short of
+      // the last byte) and the temp file is removed.
+      this.#flights.release(path);
       this.#downloads.ended(path);
-      temp.abort(err).catch((e: unknown) => this.#log.warn({ object: path, err: String(e) }, 'a refused download could not be removed'));
+      await temp.abort(err);
       throw err;
     } finally {
       await temp.abort();

@@ -23,6 +23,14 @@ export class SingleFlight<K, V> {
     return promise;
   }
 
+  /**
+   * Stops sharing the flight of `key`: it has failed and is only cleaning up, so later callers start
+   * a new one instead of waiting for its failure. Callers that already joined still get it.
+   */
+  release(key: K): void {
+    this.#inFlight.delete(key);
+  }
+
   /** Whether work for `key` is in flight (for metrics and tests). */
   has(key: K): boolean {
     return this.#inFlight.has(key);
