@@ -28,17 +28,3 @@ export function decodePackageMap(bytes: Buffer): Map<string, ResignedPackage> {
   const doc = JSON.parse(bytes.toString('utf8')) as { packages: ResignedPackage[] };
   return new Map(doc.packages.map((p) => [p.pkgid, p]));
 }
-
-/** Runs `fn` over `items` with at most `limit` at a time, keeping the input order in the result. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
