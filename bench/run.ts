@@ -1,20 +1,34 @@
 /**
- * Benchmarks, run on demand (`npm run bench`, or `BENCH=npm npm run bench`; `BENCH=oci` pulls a
- * 1 GiB blob and needs ~3 GiB of free disk). Each prints
- * ratios against a baseline measured in the same run, because absolute numbers drift on
- * shared 2-core machines.
+ * Benchmarks, run on demand (`npm run bench`, or `BENCH=npm-tarballs,npm-packument npm run bench`).
+ * Each prints ratios against anchors measured in the same run (Verdaccio, nginx proxy_cache, a
+ * bare node:http server, docker-registry, the fixture archive, direct npm installs), because
+ * absolute numbers drift on shared 2-core machines. Anchors are installed on demand by
+ * scripts/bench-anchors.sh (BENCH_NO_INSTALL=1 skips that); an anchor that cannot be installed
+ * or started is skipped with the reason printed. `oci-big-blob` pulls a 1 GiB blob and needs
+ * ~3 GiB of free disk. Figures are single-core (the mirror on one CPU): a worker per core is not
+ * built, so there are no multi-core figures.
  */
+import { spawnSync } from 'node:child_process';
 import { pinSelf } from './load-child.js';
 import { npmBigPackument } from './npm-big-packument.js';
+import { npmWarmTarballs } from './npm-warm-tarballs.js';
 import { ociBigBlob } from './oci-big-blob.js';
 import { rawWarm } from './raw-warm.js';
 
-const BENCHES: Record<string, () => Promise<void>> = { raw: rawWarm, npm: npmBigPackument, oci: ociBigBlob };
+const BENCHES: Record<string, () => Promise<void>> = {
+  'npm-tarballs': npmWarmTarballs,
+  'npm-packument': npmBigPackument,
+  raw: rawWarm,
+  'oci-big-blob': ociBigBlob,
+};
 const selected = (process.env.BENCH ?? Object.keys(BENCHES).join(',')).split(',');
+for (const name of selected) if (!BENCHES[name]) throw new Error(`unknown bench "${name}" (known: ${Object.keys(BENCHES).join(', ')})`);
+if (process.env.BENCH_NO_INSTALL !== '1') {
+  const r = spawnSync('sh', ['scripts/bench-anchors.sh'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) console.log(`scripts/bench-anchors.sh exited ${r.status}; missing anchors will be skipped`);
+}
 pinSelf();
 for (const name of selected) {
-  const bench = BENCHES[name];
-  if (!bench) throw new Error(`unknown bench "${name}" (known: ${Object.keys(BENCHES).join(', ')})`);
   console.log(`== ${name}`);
-  await bench();
+  await BENCHES[name]!();
 }
