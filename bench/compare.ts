@@ -56,7 +56,7 @@ function printTable(opts: CompareOptions, rows: Row[], skipped: Skipped[]): void
   console.log(`  ${opts.title} — ${opts.connections} connections, ${opts.seconds} s a round, best of ${opts.rounds} (by ${opts.best === 'rps' ? 'req/s' : 'p99'}); shared noisy 2-core machine`);
   const width = Math.max(...rows.map((r) => r.name.length), 12);
   for (const r of rows) {
-    console.log(`    ${r.name.padEnd(width)}  ${r.result.rps.toFixed(0).padStart(7)} req/s  p99 ${String(r.result.p99).padStart(6)} ms  errors ${r.result.errors}  peak RSS ${r.peak}`);
+    console.log(`    ${r.name.padEnd(width)}  ${r.result.rps.toFixed(0).padStart(7)} req/s  p99 ${String(r.result.p99).padStart(6)} ms  errors ${r.result.errors}  ${((r.result.bytesPerRequest ?? 0) / 1024).toFixed(0)} KiB/response  peak RSS ${r.peak}`);
   }
   for (const s of skipped) console.log(`    ${s.name.padEnd(width)}  skipped: ${s.skipped}`);
   const mirror = rows.find((r) => r.name === 'countersign');

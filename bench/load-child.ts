@@ -8,6 +8,8 @@ export interface LoadResult {
   rps: number;
   p99: number;
   errors: number;
+  /** Mean response bytes (body and headers): shows every target answered the same thing. */
+  bytesPerRequest?: number;
 }
 
 export function load(url: string, paths: string[], opts: { connections: number; seconds: number; accept?: string }): Promise<LoadResult> {

@@ -1,7 +1,8 @@
 /**
  *   warm-raw: warm Raw hits through the mirror vs the same bytes straight from the fixture
  *             upstream (a plain node:http server serving from memory), 50 KB files.
- *   cold-coalesce: 200 concurrent cold requests for one object → upstream request count.
+ *   cold-coalesce: 1,000 concurrent cold requests for one object (BENCH_COLD_CONCURRENCY) →
+ *   upstream request count, and every response checked against the published bytes.
  */
 import { load as loadWith } from './load-child.js';
 import { writeFile } from 'node:fs/promises';
@@ -14,6 +15,7 @@ import { makeUpstreamPgpKey } from '../test/helpers/upstream-openpgp.js';
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const COLD_CONCURRENCY = Number(process.env.BENCH_COLD_CONCURRENCY ?? 1000);
 
 const load = (url: string, paths: string[]) => loadWith(url, paths, { connections: CONNECTIONS, seconds: DURATION_S });
 
@@ -30,6 +32,8 @@ export async function rawWarm(): Promise<void> {
   }
   const mirror = await startMirror({
     dataDir,
+    // One client opening COLD_CONCURRENCY connections at once: above the default per-client cap.
+    listen: { maxConnectionsPerClient: Math.max(256, COLD_CONCURRENCY + 16), maxConnections: Math.max(2048, COLD_CONCURRENCY + 64) },
     repositories: [{ name: 'files', format: 'raw', upstream: upstream.url, trust: { keyring: 'upstream.asc', checksums: 'sha256' }, metadataTtl: '1h' }],
   });
   try {
@@ -51,12 +55,17 @@ export async function rawWarm(): Promise<void> {
     console.log(`  mirror warm hits:               ${best.mirror.rps.toFixed(0)} req/s, p99 ${best.mirror.p99} ms, errors ${best.mirror.errors}`);
     console.log(`  ratio mirror/baseline: ${(best.mirror.rps / best.base.rps).toFixed(2)}x throughput`);
 
-    await publishRaw(upstream, key, '/hot.bin', Buffer.alloc(1024 * 1024, 9));
+    const hot = Buffer.alloc(1024 * 1024, 9);
+    await publishRaw(upstream, key, '/hot.bin', hot);
     upstream.setMode('/hot.bin', { slowMs: 300 });
     upstream.resetCounts();
     const started = performance.now();
-    await Promise.all(Array.from({ length: 200 }, () => mirror.get('/files/hot.bin').then((r) => r.arrayBuffer())));
-    console.log(`cold-coalesce: 200 concurrent cold requests → ${upstream.requests('/hot.bin')} upstream request(s) in ${(performance.now() - started).toFixed(0)} ms`);
+    const bodies = await Promise.all(Array.from({ length: COLD_CONCURRENCY }, async () => {
+      const res = await mirror.get('/files/hot.bin');
+      return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
+    }));
+    const wrong = bodies.filter((b) => b.status !== 200 || !b.body.equals(hot)).length;
+    console.log(`cold-coalesce: ${COLD_CONCURRENCY} concurrent cold requests for one 1 MiB object → ${upstream.requests('/hot.bin')} upstream request(s) for it (${upstream.requests()} upstream requests in all) in ${(performance.now() - started).toFixed(0)} ms; ${COLD_CONCURRENCY - wrong} answered 200 with the published bytes, ${wrong} did not`);
   } finally {
     await mirror.close();
     await upstream.stop();
