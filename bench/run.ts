@@ -13,11 +13,13 @@ import { pinSelf } from './load-child.js';
 import { npmBigPackument } from './npm-big-packument.js';
 import { npmWarmTarballs } from './npm-warm-tarballs.js';
 import { ociBigBlob } from './oci-big-blob.js';
+import { ociWarmBlobs } from './oci-warm-blobs.js';
 import { rawWarm } from './raw-warm.js';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   'npm-tarballs': npmWarmTarballs,
   'npm-packument': npmBigPackument,
+  'oci-blobs': ociWarmBlobs,
   raw: rawWarm,
   'oci-big-blob': ociBigBlob,
 };

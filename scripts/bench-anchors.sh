@@ -1,7 +1,7 @@
 #!/usr/bin/env sh
 # Installs the anchors `npm run bench` compares the mirror with, when they are missing. Safe to
 # run again; every step is optional: a bench whose anchor is missing prints why and skips it.
-#   - nginx (Debian's nginx-light) and wrk, from apt (sudo when not root);
+#   - nginx (Debian's nginx-light), docker-registry and wrk (the load generator), from apt (sudo when not root);
 #   - Verdaccio 6.8.0 (the last release that runs on Node 20) into .bench/verdaccio, NOT a
 #     dependency of the project. Its verdaccio-audit asks for node-fetch@cjs, a dist-tag that
 #     registries keeping only `latest` cannot resolve: the override pins node-fetch 2.7.0.
@@ -12,6 +12,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 need=""
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need="$need nginx-light"
 command -v docker-registry >/dev/null 2>&1 || [ -x /usr/bin/docker-registry ] || need="$need docker-registry"
+# The load generator (bench/load-child.ts falls back to autocannon without it).
+command -v wrk >/dev/null 2>&1 || need="$need wrk"
 if [ -n "$need" ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
