@@ -10,6 +10,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { pinSelf } from './load-child.js';
+import { debianWarm } from './debian-warm.js';
+import { npmCiLockfile } from './npm-ci-lockfile.js';
 import { npmBigPackument } from './npm-big-packument.js';
 import { npmWarmTarballs } from './npm-warm-tarballs.js';
 import { ociBigBlob } from './oci-big-blob.js';
@@ -19,7 +21,9 @@ import { rawWarm } from './raw-warm.js';
 const BENCHES: Record<string, () => Promise<void>> = {
   'npm-tarballs': npmWarmTarballs,
   'npm-packument': npmBigPackument,
+  'npm-ci': npmCiLockfile,
   'oci-blobs': ociWarmBlobs,
+  debian: debianWarm,
   raw: rawWarm,
   'oci-big-blob': ociBigBlob,
 };

@@ -13,7 +13,7 @@ export interface BareFile {
   contentType?: string;
 }
 
-export async function startBareNode(files: Map<string, BareFile>): Promise<Target> {
+export async function startBareNode(files: Map<string, BareFile>, name = 'bare node:http'): Promise<Target> {
   const dir = await mkdtemp(join(tmpdir(), 'countersign-bench-bare-'));
   const manifest: Record<string, { file: string; contentType: string }> = {};
   let i = 0;
@@ -28,7 +28,7 @@ export async function startBareNode(files: Map<string, BareFile>): Promise<Targe
   const url = `http://127.0.0.1:${port}`;
   await waitUntilUp(`${url}/`, child, 'bare node:http server');
   return {
-    name: 'bare node:http',
+    name,
     url,
     pids: [child.pid!],
     async stop() {
