@@ -24,11 +24,11 @@ export async function startMirrorProcess(repositories: Repositories, opts: { fil
   const url = `http://127.0.0.1:${port}`;
   const configFile = join(dataDir, 'bench-config.yaml');
   await writeFile(configFile, configText({
-    listen: { host: '127.0.0.1', port, maxRequestsPerSocket: 0 },
     publicUrl: url,
     dataDir,
     log: { level: 'error' },
     ...opts.extra,
+    listen: { ...opts.extra?.listen, host: '127.0.0.1', port, maxRequestsPerSocket: 0 },
     repositories,
   }));
   const child = spawnOnCpu0(process.execPath, [join(process.cwd(), 'bin', 'countersign.js'), 'serve', '--config', configFile]);
