@@ -4,12 +4,12 @@
  * bare node:http server, docker-registry, the fixture archive, direct npm installs), because
  * absolute numbers drift on shared 2-core machines. Anchors are installed on demand by
  * scripts/bench-anchors.sh (BENCH_NO_INSTALL=1 skips that); an anchor that cannot be installed
- * or started is skipped with the reason printed. `oci-big-blob` pulls a 1 GiB blob and needs
+ * or started is skipped with the reason printed. `BENCH=oci` pulls a 1 GiB blob and needs
  * ~3 GiB of free disk. Figures are single-core (the mirror on one CPU): a worker per core is not
  * built, so there are no multi-core figures.
  */
 import { spawnSync } from 'node:child_process';
-import { pinSelf } from './load-child.js';
+import { hasTaskset, loadGenerator, pinSelf } from './load-child.js';
 import { debianWarm } from './debian-warm.js';
 import { npmCiLockfile } from './npm-ci-lockfile.js';
 import { npmBigPackument } from './npm-big-packument.js';
@@ -25,7 +25,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   'oci-blobs': ociWarmBlobs,
   debian: debianWarm,
   raw: rawWarm,
-  'oci-big-blob': ociBigBlob,
+  oci: ociBigBlob,
 };
 const selected = (process.env.BENCH ?? Object.keys(BENCHES).join(',')).split(',');
 for (const name of selected) if (!BENCHES[name]) throw new Error(`unknown bench "${name}" (known: ${Object.keys(BENCHES).join(', ')})`);
@@ -34,6 +34,7 @@ if (process.env.BENCH_NO_INSTALL !== '1') {
   if (r.status !== 0) console.log(`scripts/bench-anchors.sh exited ${r.status}; missing anchors will be skipped`);
 }
 pinSelf();
+console.log(`single-core figures: the mirror and every anchor on CPU 0, the load generator (${loadGenerator}) on CPU 1${hasTaskset ? '' : ' (taskset missing: NOT pinned)'}; multi-core (a worker per core) is not built`);
 for (const name of selected) {
   console.log(`== ${name}`);
   await BENCHES[name]!();

@@ -16,8 +16,8 @@ export interface MirrorTarget extends Target {
 
 type Repositories = ConfigInput['repositories'];
 
-/** `files` are written into the data directory first (keyrings the config names). */
-export async function startMirrorProcess(repositories: Repositories, opts: { files?: Record<string, string | Buffer>; dataDir?: string; extra?: Partial<ConfigInput> } = {}): Promise<MirrorTarget> {
+/** `files` are written into the data directory first (keyrings the config names); `anyCpu`: not pinned to CPU 0. */
+export async function startMirrorProcess(repositories: Repositories, opts: { files?: Record<string, string | Buffer>; dataDir?: string; extra?: Partial<ConfigInput>; anyCpu?: boolean } = {}): Promise<MirrorTarget> {
   const dataDir = opts.dataDir ?? (await makeDataDir());
   for (const [name, bytes] of Object.entries(opts.files ?? {})) await writeFile(join(dataDir, name), bytes);
   const port = await freePort();
@@ -31,7 +31,7 @@ export async function startMirrorProcess(repositories: Repositories, opts: { fil
     listen: { ...opts.extra?.listen, host: '127.0.0.1', port, maxRequestsPerSocket: 0 },
     repositories,
   }));
-  const child = spawnOnCpu0(process.execPath, [join(process.cwd(), 'bin', 'countersign.js'), 'serve', '--config', configFile]);
+  const child = spawnOnCpu0(process.execPath, [join(process.cwd(), 'bin', 'countersign.js'), 'serve', '--config', configFile], { anyCpu: opts.anyCpu ?? false });
   await waitUntilUp(`${url}/-/health`, child, 'countersign serve');
   return {
     name: 'countersign',

@@ -26,9 +26,9 @@ export const peakOf = (t: Target): string => {
   return p === undefined ? 'n/a' : `${p} MiB`;
 };
 
-/** The server on CPU 0 (the load generator takes CPU 1, see load-child.ts). */
-export function spawnOnCpu0(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
-  const [c, ...a] = hasTaskset ? ['taskset', '-c', '0', cmd, ...args] : [cmd, ...args];
+/** The server on CPU 0 (the load generator takes CPU 1, see load-child.ts); `anyCpu`: not pinned. */
+export function spawnOnCpu0(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; anyCpu?: boolean } = {}): ChildProcess {
+  const [c, ...a] = hasTaskset && !opts.anyCpu ? ['taskset', '-c', '0', cmd, ...args] : [cmd, ...args];
   const child = spawn(c!, a, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
