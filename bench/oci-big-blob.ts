@@ -15,15 +15,21 @@ import { open, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { startFixtureRegistry } from '../test/helpers/oci-fixture-registry.js';
+import { dockerRegistryBinary, startFixtureRegistry } from '../test/helpers/oci-fixture-registry.js';
 import { vmMiB } from './anchors/process-memory.js';
 import { startMirrorProcess } from './anchors/mirror-process.js';
-import { unpinSelf } from './load-child.js';
+import { pinSelf, unpinSelf } from './load-child.js';
 
 const MIB = 1024 * 1024;
 const SIZE_MIB = Number(process.env.BENCH_BLOB_MIB ?? 1024);
 
 export async function ociBigBlob(): Promise<void> {
+  try {
+    dockerRegistryBinary();
+  } catch (err) {
+    console.log(`  skipped: ${(err as Error).message}`);
+    return;
+  }
   unpinSelf();
   const registry = await startFixtureRegistry();
   const direct = `http://${registry.backendHost}`;
@@ -63,6 +69,7 @@ export async function ociBigBlob(): Promise<void> {
   } finally {
     await mirror.stop();
     await registry.stop();
+    pinSelf();
   }
 }
 

@@ -37,5 +37,11 @@ pinSelf();
 console.log(`single-core figures: the mirror and every anchor on CPU 0, the load generator (${loadGenerator}) on CPU 1${hasTaskset ? '' : ' (taskset missing: NOT pinned)'}; multi-core (a worker per core) is not built`);
 for (const name of selected) {
   console.log(`== ${name}`);
-  await BENCHES[name]!();
+  try {
+    await BENCHES[name]!();
+  } catch (err) {
+    // One bench failing (a cache that was not warm, a client that failed) does not hide the others' figures.
+    console.log(`  FAILED: ${(err as Error).stack ?? String(err)}`);
+    process.exitCode = 1;
+  }
 }
