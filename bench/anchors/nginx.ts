@@ -5,7 +5,8 @@
  * `proxy_cache_valid 200 1h`, a cache key with the Accept form (npm's abbreviated packuments
  * differ from full ones under the same URL). `keepalive_requests` is effectively unlimited
  * (1e9), matching the mirror's `listen.maxRequestsPerSocket: 0`. It writes an access log with
- * a 64 KiB buffer, as the mirror keeps a buffered access log.
+ * a 64 KiB buffer, as the mirror keeps a buffered access log, and keeps cache files open
+ * (`open_file_cache`).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -37,6 +38,10 @@ http {
   access_log ${prefix}/logs/access.log combined buffer=64k flush=1s;
   sendfile on;
   tcp_nopush on;
+  # Cached responses are files: keep their descriptors open, as a tuned cache would (the mirror
+  # keeps small hot blobs in memory).
+  open_file_cache max=10000 inactive=10m;
+  open_file_cache_valid 10m;
   keepalive_timeout 65s;
   keepalive_requests 1000000000;
   client_body_temp_path ${prefix}/body;
@@ -51,6 +56,8 @@ http {
   upstream fixture { server ${upstream.host}; keepalive 16; }
   server {
     listen 127.0.0.1:${port};
+    # Readiness, without asking the upstream.
+    location = /-/bench-ready { access_log off; return 204; }
     location / {
       proxy_pass http://fixture;
       proxy_http_version 1.1;
@@ -71,7 +78,7 @@ http {
   await writeFile(confFile, conf);
   const child = spawnOnCpu0(NGINX, ['-c', confFile, '-p', prefix, '-e', join(prefix, 'logs', 'error.log')]);
   try {
-    await waitUntilUp(`http://127.0.0.1:${port}/`, child, 'nginx');
+    await waitUntilUp(`http://127.0.0.1:${port}/-/bench-ready`, child, 'nginx');
   } catch (err) {
     await stopChild(child);
     const log = await readFile(join(prefix, 'logs', 'error.log'), 'utf8').catch(() => '');
