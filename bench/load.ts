@@ -10,4 +10,4 @@ const result = await autocannon({
   duration: Number(seconds),
   requests: paths.map((path) => ({ method: 'GET', path, ...(headers ? { headers } : {}) })),
 });
-process.stdout.write(`${JSON.stringify({ rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx })}\n`);
+process.stdout.write(`${JSON.stringify({ rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx + result.timeouts, bytesPerRequest: result.requests.average > 0 ? Math.round(result.throughput.average / result.requests.average) : 0 })}\n`);

@@ -1,20 +1,47 @@
 /**
- * Benchmarks, run on demand (`npm run bench`, or `BENCH=npm npm run bench`; `BENCH=oci` pulls a
- * 1 GiB blob and needs ~3 GiB of free disk). Each prints
- * ratios against a baseline measured in the same run, because absolute numbers drift on
- * shared 2-core machines.
+ * Benchmarks, run on demand (`npm run bench`, or `BENCH=npm-tarballs,npm-packument npm run bench`).
+ * Each prints ratios against anchors measured in the same run (Verdaccio, nginx proxy_cache, a
+ * bare node:http server, docker-registry, the fixture archive, direct npm installs), because
+ * absolute numbers drift on shared 2-core machines. Anchors are installed on demand by
+ * scripts/bench-anchors.sh (BENCH_NO_INSTALL=1 skips that); an anchor that cannot be installed
+ * or started is skipped with the reason printed. `BENCH=oci` pulls a 1 GiB blob and needs
+ * ~3 GiB of free disk. Figures are single-core (the mirror on one CPU): a worker per core is not
+ * built, so there are no multi-core figures.
  */
-import { pinSelf } from './load-child.js';
+import { spawnSync } from 'node:child_process';
+import { hasTaskset, loadGenerator, pinSelf } from './load-child.js';
+import { debianWarm } from './debian-warm.js';
+import { npmCiLockfile } from './npm-ci-lockfile.js';
 import { npmBigPackument } from './npm-big-packument.js';
+import { npmWarmTarballs } from './npm-warm-tarballs.js';
 import { ociBigBlob } from './oci-big-blob.js';
+import { ociWarmBlobs } from './oci-warm-blobs.js';
 import { rawWarm } from './raw-warm.js';
 
-const BENCHES: Record<string, () => Promise<void>> = { raw: rawWarm, npm: npmBigPackument, oci: ociBigBlob };
+const BENCHES: Record<string, () => Promise<void>> = {
+  'npm-tarballs': npmWarmTarballs,
+  'npm-packument': npmBigPackument,
+  'npm-ci': npmCiLockfile,
+  'oci-blobs': ociWarmBlobs,
+  debian: debianWarm,
+  raw: rawWarm,
+  oci: ociBigBlob,
+};
 const selected = (process.env.BENCH ?? Object.keys(BENCHES).join(',')).split(',');
+for (const name of selected) if (!BENCHES[name]) throw new Error(`unknown bench "${name}" (known: ${Object.keys(BENCHES).join(', ')})`);
+if (process.env.BENCH_NO_INSTALL !== '1') {
+  const r = spawnSync('sh', ['scripts/bench-anchors.sh'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) console.log(`scripts/bench-anchors.sh exited ${r.status}; missing anchors will be skipped`);
+}
 pinSelf();
+console.log(`single-core figures: the mirror and every anchor on CPU 0, the load generator (${loadGenerator}) on CPU 1${hasTaskset ? '' : ' (taskset missing: NOT pinned)'}; multi-core (a worker per core) is not built`);
 for (const name of selected) {
-  const bench = BENCHES[name];
-  if (!bench) throw new Error(`unknown bench "${name}" (known: ${Object.keys(BENCHES).join(', ')})`);
   console.log(`== ${name}`);
-  await bench();
+  try {
+    await BENCHES[name]!();
+  } catch (err) {
+    // One bench failing (a cache that was not warm, a client that failed) does not hide the others' figures.
+    console.log(`  FAILED: ${(err as Error).stack ?? String(err)}`);
+    process.exitCode = 1;
+  }
 }

@@ -1,0 +1,18 @@
+/** Memory figures of another process, from /proc/<pid>/status (Linux). */
+import { readFileSync } from 'node:fs';
+
+/** A `Vm…: <n> kB` line, in MiB; undefined once the process is gone or off Linux. */
+export function vmMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
+  try {
+    const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? undefined : Math.round(Number(kb) / 102.4) / 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Peak RSS (VmHWM) summed over processes, e.g. nginx's master and worker. */
+export function peakMiB(pids: number[]): number | undefined {
+  const peaks = pids.map((p) => vmMiB(p, 'VmHWM')).filter((v): v is number => v !== undefined);
+  return peaks.length === 0 ? undefined : Math.round(peaks.reduce((a, b) => a + b, 0) * 10) / 10;
+}

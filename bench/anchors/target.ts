@@ -1,0 +1,63 @@
+/** What every benchmarked server (the mirror and its anchors) looks like to a bench. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { hasTaskset } from '../load-child.js';
+import { peakMiB } from './process-memory.js';
+
+export interface Target {
+  /** Shown in the tables: `countersign`, `nginx proxy_cache`, … */
+  readonly name: string;
+  readonly url: string;
+  /** Process ids whose peak RSS the bench reports (the server's own, not the bench's). */
+  readonly pids: number[];
+  stop(): Promise<void>;
+}
+
+/** An anchor that could not be started: the bench prints the reason and goes on without it. */
+export interface Skipped {
+  readonly name: string;
+  readonly skipped: string;
+}
+
+export const isSkipped = (t: Target | Skipped): t is Skipped => 'skipped' in t;
+
+export const peakOf = (t: Target): string => {
+  const p = peakMiB(t.pids);
+  return p === undefined ? 'n/a' : `${p} MiB`;
+};
+
+/** The server on CPU 0 (the load generator takes CPU 1, see load-child.ts); `anyCpu`: not pinned. */
+export function spawnOnCpu0(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; anyCpu?: boolean } = {}): ChildProcess {
+  const [c, ...a] = hasTaskset && !opts.anyCpu ? ['taskset', '-c', '0', cmd, ...args] : [cmd, ...args];
+  const child = spawn(c!, a, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+  Object.defineProperty(child, 'stderrTail', { get: () => stderr });
+  return child;
+}
+
+export const stderrTail = (child: ChildProcess): string => (child as ChildProcess & { stderrTail?: string }).stderrTail ?? '';
+
+/** Polls `url` until it answers (any status below 500) or the process exits. */
+export async function waitUntilUp(url: string, child: ChildProcess, what: string, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(url).catch(() => undefined);
+    if (res) {
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.status < 500) return;
+    }
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited: ${stderrTail(child)}`);
+    if (Date.now() > until) throw new Error(`${what} did not answer ${url} within ${timeoutMs} ms: ${stderrTail(child)}`);
+    await sleep(100);
+  }
+}
+
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
