@@ -10,6 +10,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { hasTaskset, loadGenerator, pinSelf } from './load-child.js';
+import { debianAptUpdate } from './debian-apt-update.js';
 import { debianWarm } from './debian-warm.js';
 import { npmCiLockfile } from './npm-ci-lockfile.js';
 import { npmBigPackument } from './npm-big-packument.js';
@@ -17,6 +18,7 @@ import { npmWarmTarballs } from './npm-warm-tarballs.js';
 import { ociBigBlob } from './oci-big-blob.js';
 import { ociWarmBlobs } from './oci-warm-blobs.js';
 import { rawWarm } from './raw-warm.js';
+import { rpmScale } from './rpm-scale.js';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   'npm-tarballs': npmWarmTarballs,
@@ -26,8 +28,13 @@ const BENCHES: Record<string, () => Promise<void>> = {
   debian: debianWarm,
   raw: rawWarm,
   oci: ociBigBlob,
+  // Opt-in: the machine's own Debian archive (network), and a generated 20,000-package RPM
+  // repository (bench/rpm-scale-fixture.sh builds it under /tmp first).
+  'debian-real': debianAptUpdate,
+  rpm: rpmScale,
 };
-const selected = (process.env.BENCH ?? Object.keys(BENCHES).join(',')).split(',');
+const OPT_IN = new Set(['debian-real', 'rpm']);
+const selected = (process.env.BENCH ?? Object.keys(BENCHES).filter((b) => !OPT_IN.has(b)).join(',')).split(',');
 for (const name of selected) if (!BENCHES[name]) throw new Error(`unknown bench "${name}" (known: ${Object.keys(BENCHES).join(', ')})`);
 if (process.env.BENCH_NO_INSTALL !== '1') {
   const r = spawnSync('sh', ['scripts/bench-anchors.sh'], { stdio: ['ignore', 'inherit', 'inherit'] });
