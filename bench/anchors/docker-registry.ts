@@ -5,11 +5,11 @@
  * distribution API's monolithic upload (POST, then PUT with the digest).
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../test/helpers/mirror-harness.js';
-import { spawnOnCpu0, stopChild, waitUntilUp, type Skipped, type Target } from './target.js';
+import { childTarget, spawnOnCpu0, type Skipped, type Target } from './target.js';
 
 const BIN = process.env.DOCKER_REGISTRY_BIN ?? '/usr/bin/docker-registry';
 
@@ -27,23 +27,7 @@ export async function startDockerRegistry(): Promise<Target | Skipped> {
   ].join('\n'));
   // GOMAXPROCS=1: one CPU is all it gets, and the Go runtime should know it.
   const child = spawnOnCpu0(BIN, ['serve', join(dir, 'config.yml')], { env: { ...process.env, GOMAXPROCS: '1' } });
-  const url = `http://127.0.0.1:${port}`;
-  try {
-    await waitUntilUp(`${url}/v2/`, child, 'docker-registry');
-  } catch (err) {
-    await stopChild(child);
-    await rm(dir, { recursive: true, force: true });
-    return { name, skipped: (err as Error).message };
-  }
-  return {
-    name,
-    url,
-    pids: [child.pid!],
-    async stop() {
-      await stopChild(child);
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return childTarget(name, `http://127.0.0.1:${port}`, '/v2/', child, dir, 'docker-registry');
 }
 
 /** Monolithic blob upload (distribution spec: POST, then PUT ?digest=). */

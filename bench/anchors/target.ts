@@ -1,5 +1,6 @@
 /** What every benchmarked server (the mirror and its anchors) looks like to a bench. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hasTaskset } from '../load-child.js';
 import { peakMiB } from './process-memory.js';
@@ -60,4 +61,22 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'S
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * A started server process as a Target once `probe` answers; if it never does, the process is
+ * stopped, its directory removed and the anchor skipped with the reason.
+ */
+export async function childTarget(name: string, url: string, probe: string, child: ChildProcess, dir: string, what = name): Promise<Target | Skipped> {
+  const stop = async (): Promise<void> => {
+    await stopChild(child);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitUntilUp(`${url}${probe}`, child, what);
+  } catch (err) {
+    await stop();
+    return { name, skipped: (err as Error).message };
+  }
+  return { name, url, pids: [child.pid!], stop };
 }

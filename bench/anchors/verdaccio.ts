@@ -6,12 +6,12 @@
  * warm hits never ask the fixture.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort } from '../../test/helpers/mirror-harness.js';
-import { spawnOnCpu0, stopChild, waitUntilUp, type Skipped, type Target } from './target.js';
+import { childTarget, spawnOnCpu0, type Skipped, type Target } from './target.js';
 
 export const VERDACCIO_BIN = join(process.cwd(), '.bench', 'verdaccio', 'node_modules', 'verdaccio', 'bin', 'verdaccio');
 
@@ -32,21 +32,5 @@ export async function startVerdaccio(upstreamUrl: string): Promise<Target | Skip
   const configFile = join(dir, 'config.yaml');
   await writeFile(configFile, stringify(config));
   const child = spawnOnCpu0(process.execPath, [VERDACCIO_BIN, '--config', configFile, '--listen', `127.0.0.1:${port}`], { cwd: dir });
-  const url = `http://127.0.0.1:${port}`;
-  try {
-    await waitUntilUp(`${url}/-/ping`, child, 'verdaccio');
-  } catch (err) {
-    await stopChild(child);
-    await rm(dir, { recursive: true, force: true });
-    return { name, skipped: (err as Error).message };
-  }
-  return {
-    name,
-    url,
-    pids: [child.pid!],
-    async stop() {
-      await stopChild(child);
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return childTarget(name, `http://127.0.0.1:${port}`, '/-/ping', child, dir, 'verdaccio');
 }
