@@ -120,7 +120,7 @@ export const configSchema = z.strictObject({
        * warm hits from the store and a primary process does all fetching, verifying, signing and
        * writing (see src/server/cluster.ts); the connection limits are shared out among the workers.
        */
-      workers: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default(1),
+      workers: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]).default(1),
     })
     // 0 would switch node's timeout off: a mirror facing slow clients keeps every one.
     .refine((l) => l.headersTimeout > 0, { message: 'must be more than 0', path: ['headersTimeout'] })

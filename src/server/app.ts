@@ -78,7 +78,9 @@ export async function buildApp(config: Config, opts: BuildAppOptions): Promise<A
   const { log } = opts;
   const role = opts.role ?? { kind: 'single' };
   const worker = role.kind === 'worker' ? role : undefined;
-  const store = await openStore(config.dataDir, { memoryCacheBytes: config.limits.memoryCache, replica: worker !== undefined });
+  // Each worker keeps its share of limits.memoryCache (its hot set is the one its connections ask for).
+  const memoryCacheBytes = worker ? Math.floor(config.limits.memoryCache / worker.workers) : config.limits.memoryCache;
+  const store = await openStore(config.dataDir, { memoryCacheBytes, replica: worker !== undefined });
   const passphrase = (opts.env ?? process.env).COUNTERSIGN_KEY_PASSPHRASE || undefined;
   const keys = await openKeyStore({
     dir: `${config.dataDir}/keys`,

@@ -14,9 +14,9 @@ import type { Config } from '../config/load-config.js';
 import type { Logger } from '../observability/logger.js';
 import type { WorkerMetrics } from './app.js';
 
-const ENV_SOCKET = 'COUNTERSIGN_PRIMARY_SOCKET';
-const ENV_EPOCHS = 'COUNTERSIGN_TRUST_EPOCHS';
-const ENV_WORKERS = 'COUNTERSIGN_WORKERS';
+const ENV_SOCKET = 'COUNTERSIGN_WORKER_PRIMARY_SOCKET';
+const ENV_EPOCHS = 'COUNTERSIGN_WORKER_TRUST_EPOCHS';
+const ENV_WORKERS = 'COUNTERSIGN_WORKER_COUNT';
 /** A worker that does not answer a metrics request in this time is left out of the sum. */
 const METRICS_TIMEOUT_MS = 2000;
 /** A worker that dies sooner than this after its start is restarted after a growing pause. */
