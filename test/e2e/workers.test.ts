@@ -4,15 +4,16 @@
  * and the mirror's own endpoints by the primary; a trust change made while the mirror was
  * stopped is honoured by every process (a worker never serves a copy verified under older
  * trust); one upstream request for many concurrent cold requests spread over the workers;
- * /-/metrics sums every process.
+ * /-/metrics sums every process; a killed worker is replaced, a killed primary leaves no worker.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startFixtureUpstream, type FixtureUpstream } from '../helpers/fixture-upstream.js';
-import { startServeChild, type ServeChild } from '../helpers/fault-serve.js';
+import { startServeChild, waitFor, type ServeChild } from '../helpers/fault-serve.js';
 import { configText, freePort, makeDataDir, removeDir } from '../helpers/mirror-harness.js';
 import { publishRaw, sha256 } from '../helpers/raw-fixture.js';
 import { makeUpstreamPgpKey, type UpstreamPgpKey } from '../helpers/upstream-openpgp.js';
@@ -45,7 +46,10 @@ async function start(w: World, trust: Record<string, unknown>, extra: { metadata
     log: { level: 'info' },
     repositories: [{ name: 'files', format: 'raw', upstream: w.upstream.url, trust, ...extra }],
   }));
-  return startServeChild(w.configFile, w.port);
+  const child = await startServeChild(w.configFile, w.port);
+  // /-/health answers once the first worker listens; the primary says so when all of them do.
+  await waitFor(async () => child.log().includes('"msg":"countersign listening"'), 15_000);
+  return child;
 }
 
 /** Access-log lines written by worker processes (their lines carry `worker`: the pid). */
@@ -176,3 +180,49 @@ test('workers see what the primary stores after they started: a revalidated muta
     await removeDir(w.dataDir);
   }
 });
+
+test('workers: a killed worker is replaced while the other serves; a killed primary takes its workers with it', { timeout: 120_000 }, async () => {
+  const w = await world();
+  let child: ServeChild | undefined;
+  try {
+    await publishRaw(w.upstream, w.key, '/a.txt', 'alpha');
+    child = await start(w, { keyring: 'upstream.asc', checksums: 'sha256' });
+    assert.equal((await fetch(`${w.base}/a.txt`)).status, 200);
+    const primary = child.process.pid!;
+    const [first, second] = childrenOf(primary);
+    assert.ok(first && second, 'two workers');
+
+    process.kill(first, 'SIGKILL');
+    // Once the primary has seen it die, every request is answered by the other worker meanwhile.
+    await waitFor(async () => !childrenOf(primary).includes(first), 15_000);
+    for (let i = 0; i < 20; i++) assert.equal(await (await fetch(`${w.base}/a.txt`, { headers: { connection: 'close' } })).text(), 'alpha');
+    await waitFor(async () => childrenOf(primary).length === 2 && !childrenOf(primary).includes(first), 15_000);
+    assert.equal(await (await fetch(`${w.base}/a.txt`)).text(), 'alpha', 'served with the replacement worker');
+
+    const workers = childrenOf(primary);
+    child.process.kill('SIGKILL');
+    await waitFor(async () => workers.every((pid) => !alive(pid)), 15_000);
+    child = undefined;
+  } finally {
+    await child?.stop();
+    await w.upstream.stop();
+    await removeDir(w.dataDir);
+  }
+});
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
