@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Served } from '../core/served.js';
+import type { VerificationRecord } from '../formats/types.js';
 import type { MemoryCache } from '../store/memory-cache.js';
 import type { BlobStore } from '../store/types.js';
 import { SingleFlight } from '../upstream/single-flight.js';
@@ -26,7 +27,7 @@ export async function sendServed(req: IncomingMessage, res: ServerResponse, serv
     'content-type': served.contentType,
     etag,
     'accept-ranges': 'bytes',
-    'x-cache': served.cache.toUpperCase(),
+    'x-cache': CACHE_HEADER[served.cache],
     'x-content-sha256': served.sha256,
   };
   if (served.lastModified) headers['last-modified'] = served.lastModified;
@@ -37,13 +38,8 @@ export async function sendServed(req: IncomingMessage, res: ServerResponse, serv
     headers['x-countersign-stale'] = served.stale;
     headers.warning = '110 - "Response is Stale"';
   }
-  if (served.verification) {
-    const v = served.verification;
-    // Says which anchor vouched: `pinned` (the operator's trust files), `first-use`, or `none`.
-    headers['x-countersign-verification'] = v.status === 'verified'
-      ? `verified; by=${v.by.join(',')}; anchor=${v.anchor ?? 'pinned'}`
-      : `unverified; mode=${v.mode}`;
-  }
+  // Says which anchor vouched: `pinned` (the operator's trust files), `first-use`, or `none`.
+  if (served.verification) headers['x-countersign-verification'] = verificationHeader(served.verification);
 
   if (matchesEtag(req.headers['if-none-match'], etag)) {
     served.body?.destroy();
@@ -94,6 +90,21 @@ function readHot(sha256: string, blobs: BlobStore, hot: MemoryCache): Promise<Bu
     hot.set(sha256, bytes);
     return bytes;
   });
+}
+
+const CACHE_HEADER: Record<Served['cache'], string> = {
+  hit: 'HIT', miss: 'MISS', revalidated: 'REVALIDATED', stale: 'STALE', offline: 'OFFLINE',
+};
+
+/** Verification records are frozen rows shared by every hit on an object: their header is made once. */
+const verificationHeaders = new WeakMap<VerificationRecord, string>();
+function verificationHeader(v: VerificationRecord): string {
+  let header = verificationHeaders.get(v);
+  if (header === undefined) {
+    header = v.status === 'verified' ? `verified; by=${v.by.join(',')}; anchor=${v.anchor ?? 'pinned'}` : `unverified; mode=${v.mode}`;
+    verificationHeaders.set(v, header);
+  }
+  return header;
 }
 
 /** The first chunk of a stream (null if it ends empty), leaving the rest to be piped; rejects if it fails first. */
