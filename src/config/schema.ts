@@ -118,7 +118,7 @@ export const configSchema = z.strictObject({
       /**
        * Processes serving the HTTP port: `auto` is one per core. With more than one, workers answer
        * warm hits from the store and a primary process does all fetching, verifying, signing and
-       * writing (see src/server/cluster.ts); the connection limits are shared out among the workers.
+       * writing (see src/server/cluster.ts); the connection limits apply per worker.
        */
       workers: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]).default(1),
     })

@@ -103,8 +103,9 @@ export async function buildApp(config: Config, opts: BuildAppOptions): Promise<A
   const internals: Internals = { dirs: [config.dataDir, config.configDir, resolve(config.dataDir)] };
   const accessLog = accessLogger(log);
   const passThrough = new PassThrough();
-  // Workers share the connection limits out: together they hold what one process would.
-  const limits = worker ? shareOut(config.listen, worker.workers) : { ...config.listen };
+  // Per process, as nginx's worker_connections: the kernel shares connections out unevenly, so a
+  // share of the limit would refuse clients a single process takes.
+  const limits = { ...config.listen };
   const forward = worker ? new PrimaryForward(worker.socketPath) : undefined;
 
   const app: App = {
@@ -296,14 +297,6 @@ async function route(
       accessLog.info({ reqId, repo: repoName, method: req.method, url: req.url, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request');
     }
   }
-}
-
-function shareOut(listen: Config['listen'], workers: number): Config['listen'] {
-  return {
-    ...listen,
-    maxConnections: Math.max(1, Math.ceil(listen.maxConnections / workers)),
-    maxConnectionsPerClient: Math.max(1, Math.ceil(listen.maxConnectionsPerClient / workers)),
-  };
 }
 
 /** Errors that do not depend on the store: a worker answers them itself. */

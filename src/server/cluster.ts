@@ -54,6 +54,9 @@ export class Workers {
   #nextRequest = 0;
 
   constructor(opts: { count: number; socketPath: string; epochs: Record<string, string>; log: Logger }) {
+    // Workers accept connections themselves (the kernel shares them out), not through the primary:
+    // a primary busy verifying a big index must not hold up the connections of warm hits.
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
     this.#count = opts.count;
     this.#log = opts.log;
     this.#env = { [ENV_SOCKET]: opts.socketPath, [ENV_EPOCHS]: JSON.stringify(opts.epochs), [ENV_WORKERS]: String(opts.count) };
