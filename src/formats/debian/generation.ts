@@ -51,6 +51,17 @@ export class Generations {
     return generation;
   }
 
+  /** The entry of a cached generation of `suite` stored at `storePath` (its strongest by-hash name). */
+  findStored(suite: string, storePath: string): { generation: Generation; entry: ReleaseEntry } | undefined {
+    for (const generation of this.#cache.values()) {
+      if (generation.suite !== suite) continue;
+      for (const entry of generation.release.entries.values()) {
+        if (indexStorePath(suite, entry) === storePath) return { generation, entry };
+      }
+    }
+    return undefined;
+  }
+
   remember(generation: Generation): void {
     this.#cache.set(`${generation.suite}\0${generation.sha256}`, generation);
   }

@@ -1,0 +1,83 @@
+/**
+ * Lazy vouching for pool files. `apt-get update` needs only the index files, each checked against
+ * the verified Release: parsing Debian's main Packages (63,000 stanzas, xz in WebAssembly) inside
+ * that request made a cold update 2–3× slower than a direct one. So the index file is served as
+ * soon as its digest matches, and its *package list* — the same upstream file stored under
+ * `<index store path>#packages` — is fetched, checked against the digest the verified index
+ * vouched for it, and parsed when the first pool file is asked for (the pool file's `requires`).
+ * Until then no pool file verifies: the core checks a pool file's bytes against the vouched
+ * digests before it is served or stored, and a pool file nothing vouches for is refused.
+ *
+ * The same mechanism as RPM's `packages: keep` (src/formats/rpm/package-list.ts). `#` never
+ * appears in a path this repository serves (paths.ts refuses it under dists/), so a package list
+ * is never confused with anything the upstream or a client names.
+ */
+import type { ObjectRef, VouchedDigest } from '../types.js';
+import { indexRef, indexStorePath, type Generation } from './generation.js';
+import { listsPackages } from './paths.js';
+import type { ReleaseEntry } from './release-file.js';
+
+const MARK = '#packages';
+/** Package lists remembered per suite (Debian's bookworm lists ~100 index files, a handful of them Packages). */
+const MAX_LISTS_PER_SUITE = 256;
+
+export function packageListPath(indexStorePath: string): string {
+  return `${indexStorePath}${MARK}`;
+}
+
+/** The index store path a package-list path stands for, or undefined for any other path. */
+export function indexOfPackageList(path: string): string | undefined {
+  return path.endsWith(MARK) ? path.slice(0, -MARK.length) : undefined;
+}
+
+/** The package list of a generation's index file: fetched from where the index file itself is. */
+export function packageListRef(g: Generation, entry: ReleaseEntry): ObjectRef {
+  const ref = indexRef(g, entry);
+  return { ...ref, path: packageListPath(ref.path) };
+}
+
+/** What a verified index vouches for its own package list: its own bytes, fetched once more. */
+export function packageListVouch(indexStorePath: string, sha256: string, size: number): VouchedDigest {
+  return { path: packageListPath(indexStorePath), algorithm: 'sha256', digest: sha256, size };
+}
+
+/**
+ * The package lists of the index files clients were served, per suite, for the generation
+ * served now: a pool file requires them (fetched only while nothing vouches for it yet).
+ * In memory only: after a restart, the first index request of a suite (apt-get update, all
+ * hits) names them again, and lists already parsed vouch from the store meanwhile.
+ */
+export class ServedPackageLists {
+  readonly #bySuite = new Map<string, { generation: string; lists: Map<string, ObjectRef> }>();
+
+  /** A client was served `entry` of generation `g` (whose index verified: its list is vouched for). */
+  served(g: Generation, entry: ReleaseEntry): void {
+    if (!listsPackages(indexStorePath(g.suite, entry))) return;
+    let suite = this.#bySuite.get(g.suite);
+    if (!suite || suite.generation !== g.sha256) {
+      // A new generation is served: the previous one's lists may leave the upstream.
+      suite = { generation: g.sha256, lists: new Map() };
+      this.#bySuite.set(g.suite, suite);
+    }
+    this.#add(suite.lists, packageListRef(g, entry));
+  }
+
+  /** An index file of `g` verified (fetched for a client, or with its generation as a companion). */
+  verified(g: Generation, entry: ReleaseEntry): void {
+    if (!listsPackages(indexStorePath(g.suite, entry))) return;
+    const suite = this.#bySuite.get(g.suite);
+    if (!suite) this.#bySuite.set(g.suite, { generation: g.sha256, lists: new Map([[packageListPath(indexStorePath(g.suite, entry)), packageListRef(g, entry)]]) });
+    else this.#add(suite.lists, packageListRef(g, entry));
+  }
+
+  /** Every list a pool file may be named by. */
+  all(): ObjectRef[] {
+    return [...this.#bySuite.values()].flatMap((s) => [...s.lists.values()]);
+  }
+
+  #add(lists: Map<string, ObjectRef>, ref: ObjectRef): void {
+    lists.delete(ref.path);
+    lists.set(ref.path, ref);
+    if (lists.size > MAX_LISTS_PER_SUITE) lists.delete(lists.keys().next().value!);
+  }
+}
