@@ -14,13 +14,13 @@ import type { OpenPgpKeyring } from '../../trust/openpgp-trust.js';
 import type { Classified, FormatAdapter, FormatRepository, IndexedInput, VerifyOutcome } from '../types.js';
 import { aptConfiguredArchive } from './auto-upstream.js';
 import { clientSetup } from './client-setup.js';
-import { compressedSibling, findByHash, generationRef, Generations, indexRef, indexStorePath, INDEX_CONTENT_TYPE, RELEASE_CONTENT_TYPE, type Generation } from './generation.js';
+import { compressedSibling, findByHash, generationRef, Generations, indexRef, INDEX_CONTENT_TYPE, RELEASE_CONTENT_TYPE, type Generation } from './generation.js';
 import { decompressToListed } from './decompress.js';
 import type { ReleaseEntry } from './release-file.js';
 import { isGenerationPath, parseDebianPath, upstreamPath } from './paths.js';
 import { loadKeyrings } from './release-signature.js';
 import { servedReleaseText } from './served-release.js';
-import { packageListPath, ServedPackageLists } from './package-lists.js';
+import { packageListVouch, ServedPackageLists } from './package-lists.js';
 import { debianTrustSchema, type DebianTrust } from './trust.js';
 import { verifyArchiveFile } from './verify-files.js';
 import { verifyGeneration } from './verify-release.js';
@@ -49,7 +49,7 @@ export const debianFormat: FormatAdapter<DebianTrust> = {
       const sibling = compressedSibling(g, entry);
       const stored = sibling ?? entry;
       // Its index verified under today's trust (the list is vouched for): pool files may require it.
-      if (input.expectations(packageListPath(indexStorePath(g.suite, stored))).length > 0) servedLists.served(g, stored);
+      if (input.expectations(packageListVouch(g, stored).path).length > 0) servedLists.served(g, stored);
       if (!sibling) return { kind: 'object', ...indexRef(g, entry) };
       const { algorithm, digest } = entry.strongest;
       return { kind: 'view', of: indexRef(g, sibling), view: `decompressed:${algorithm}:${digest}:${entry.size}`, contentType: INDEX_CONTENT_TYPE };
@@ -122,9 +122,10 @@ export const debianFormat: FormatAdapter<DebianTrust> = {
           });
         }
         return verifyArchiveFile(ctx, object, (storePath) => {
-          const suite = storePath.split('/')[1]!;
-          const found = generations.findStored(suite, storePath);
-          if (found) servedLists.verified(found.generation, found.entry);
+          const found = generations.findStored(storePath.split('/')[1]!, storePath);
+          if (!found) return undefined;
+          servedLists.verified(found.generation, found.entry);
+          return packageListVouch(found.generation, found.entry);
         });
       },
 
