@@ -85,6 +85,7 @@ export async function debianAptUpdate(): Promise<void> {
     const orgKey = await through.writeFile('countersign.asc', Buffer.from(await (await fetch(`${base}/-/keys/openpgp.asc`)).arrayBuffer()));
     await through.setSources(sources.flatMap((s) => sourceLines(s, `${base}/deb${uris.indexOf(s.uri.replace(/\/+$/, ''))}`, orgKey)));
     try {
+      const rssAtStart = vmHwm(child.pid!);
       const directMs = await timedUpdate(direct);
       const coldMs = await timedUpdate(through);
       const rssAfterUpdate = vmHwm(child.pid!);
@@ -104,7 +105,7 @@ export async function debianAptUpdate(): Promise<void> {
       console.log(`  mirror warm ${(warmMs / 1000).toFixed(2)} s = ${(warmMs / directWarmMs).toFixed(2)}x direct, ${(warmMs / bestDirect).toFixed(2)}x the faster direct run (target <= 1.1x)`);
       console.log(`apt-get download ${PACKAGE} right after the update (the mirror vouches for the pool from the package lists):`);
       console.log(`  direct ${(directPackageMs / 1000).toFixed(2)} s; mirror first ${(firstPackageMs / 1000).toFixed(2)} s, again ${(againPackageMs / 1000).toFixed(2)} s`);
-      console.log(`  mirror peak RSS (VmHWM) ${rssAfterUpdate.toFixed(0)} MB after the cold update, ${vmHwm(child.pid!).toFixed(0)} MB once the package lists are vouched for`);
+      console.log(`  mirror peak RSS (VmHWM) ${rssAtStart.toFixed(0)} MB once started, ${rssAfterUpdate.toFixed(0)} MB after the cold update, ${vmHwm(child.pid!).toFixed(0)} MB once the package lists are vouched for`);
     } finally {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));

@@ -34,10 +34,10 @@ describe('debian: pool files are vouched for lazily, never served unchecked', ()
   before(async () => {
     [upstream, key] = await Promise.all([startFixtureUpstream(), makeGpgKey('Fixture Archive')]);
     archive = await DebianFixture.create(key);
-    for (const [name, pool] of [['hello', 'pool/a'], ['world', 'pool/a'], ['tiny', 'pool/b'], ['busy', 'pool/c'], ['later', 'pool/d']] as const) {
+    for (const [name, pool] of [['hello', 'pool/a'], ['world', 'pool/a'], ['tiny', 'pool/b'], ['busy', 'pool/c'], ['later', 'pool/d'], ['extra', 'pool/e']] as const) {
       await archive.addDeb({ name, version: '1.0', pool: `${pool}/${name[0]}/${name}` });
     }
-    for (const [name, pool] of [['a', 'pool/a'], ['b', 'pool/b'], ['c', 'pool/c'], ['d', 'pool/d']] as const) await archive.writeSuite(suite(name, pool));
+    for (const [name, pool] of [['a', 'pool/a'], ['b', 'pool/b'], ['c', 'pool/c'], ['d', 'pool/d'], ['e', 'pool/e']] as const) await archive.writeSuite(suite(name, pool));
     await archive.publish(upstream);
     dataDir = await makeDataDir();
     await writeFile(join(dataDir, 'archive.gpg'), key.binaryKeyring);
@@ -129,6 +129,41 @@ describe('debian: pool files are vouched for lazily, never served unchecked', ()
     assert.deepEqual(all.map((r) => r.status), Array(12).fill(200));
     assert.equal(upstream.requests(listUpstreamPath('c', listed)), 1);
     assert.equal(upstream.requests('/debian/pool/c/b/busy/busy_1.0_all.deb'), 1);
+  });
+
+  test('an index file apt takes as it downloads: bytes that do not match the Release never arrive whole, nothing is stored', async () => {
+    const listed = await entries('e');
+    const xz = listed.get('main/binary-amd64/Packages.xz')!;
+    const upstreamPath = `/debian/dists/e/main/binary-amd64/by-hash/${xz.strongest.byHash}/${xz.strongest.digest}`;
+    const genuine = await archive.file('dists/e/main/binary-amd64/Packages.xz');
+    const tampered = Buffer.from(genuine);
+    tampered[tampered.length - 2] = tampered[tampered.length - 2]! ^ 0xff;
+    // Headers and the first half at once, the rest later: the client is following the download by then.
+    upstream.setHandler(upstreamPath, async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(tampered.length) });
+      res.write(tampered.subarray(0, tampered.length >> 1));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      res.end(tampered.subarray(tampered.length >> 1));
+    });
+    const res = await mirror.get(`/deb/dists/e/main/binary-amd64/by-hash/SHA256/${xz.hashes.sha256}`);
+    const body = await res.arrayBuffer().then((b) => Buffer.from(b), () => undefined);
+    assert.ok(res.status === 502 || body === undefined || body.length < tampered.length, `status ${res.status}, ${body?.length} bytes`);
+    assert.notDeepEqual(body, tampered);
+    const stored = `dists/e/main/binary-amd64/by-hash/${xz.strongest.byHash}/${xz.strongest.digest}`;
+    assert.equal(mirror.app.store.index.getObject('deb', stored), undefined);
+    assert.equal(await tempFiles(), 0);
+    // Positive control: the genuine bytes, followed the same way, arrive whole and are stored.
+    upstream.setHandler(upstreamPath, async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(genuine.length) });
+      res.write(genuine.subarray(0, genuine.length >> 1));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      res.end(genuine.subarray(genuine.length >> 1));
+    });
+    const good = await get(`/deb/dists/e/main/binary-amd64/by-hash/SHA256/${xz.hashes.sha256}`);
+    assert.equal(good.status, 200);
+    assert.deepEqual(good.body, genuine);
+    assert.equal(mirror.app.store.index.getObject('deb', stored)?.verification.status, 'verified');
+    upstream.setHandler(upstreamPath, undefined);
   });
 
   test('a restart before any pool request: the next update names the package lists again', async () => {

@@ -95,7 +95,11 @@ export function generationRef(suite: string, pinned = false): ObjectRef {
   };
 }
 
-/** An index file of a generation, stored by its strongest hash; fetched by-hash when the upstream offers it. */
+/**
+ * An index file of a generation, stored by its strongest hash; fetched by-hash when the upstream
+ * offers it. Named by the SHA-256 the verified Release lists, so a client takes a cold index file
+ * as the mirror downloads it (the core withholds its end until it matches), not after.
+ */
 export function indexRef(g: Generation, entry: ReleaseEntry): ObjectRef {
   const path = indexStorePath(g.suite, entry);
   const plain = upstreamPath(`dists/${g.suite}/${entry.name}`);
@@ -105,6 +109,7 @@ export function indexRef(g: Generation, entry: ReleaseEntry): ObjectRef {
     contentType: INDEX_CONTENT_TYPE,
     upstreamPath: g.release.acquireByHash ? upstreamPath(path) : plain,
     upstreamFallbacks: g.release.acquireByHash ? [plain] : [],
+    ...(entry.hashes.sha256 ? { namedBySha256: entry.hashes.sha256 } : {}),
   };
 }
 
