@@ -123,7 +123,7 @@ export const debianFormat: FormatAdapter<DebianTrust> = {
         }
         return verifyArchiveFile(ctx, object, (storePath) => {
           const found = generations.findStored(storePath.split('/')[1]!, storePath);
-          if (!found) return undefined;
+          if (!found?.generation.release.acquireByHash) return undefined;
           servedLists.verified(found.generation, found.entry);
           return packageListVouch(found.generation, found.entry);
         });

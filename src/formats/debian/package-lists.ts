@@ -8,6 +8,11 @@
  * Until then no pool file verifies: the core checks a pool file's bytes against the vouched
  * digests before it is served or stored, and a pool file nothing vouches for is refused.
  *
+ * Only for upstreams that publish index files by hash (Acquire-By-Hash: yes, as Debian and Ubuntu
+ * do): a list is fetched by the hash its Release names, so it is still there when read later.
+ * Without by-hash an index file may change under its name in between, so the pool is vouched for
+ * from the index file at once, as it was fetched.
+ *
  * The same mechanism as RPM's `packages: keep` (src/formats/rpm/package-list.ts). `#` never
  * appears in a path this repository serves (paths.ts refuses it under dists/), so a package list
  * is never confused with anything the upstream or a client names.
@@ -52,11 +57,6 @@ export function packageListVouch(g: Generation, entry: ReleaseEntry): VouchedDig
   return { path: packageListPath(indexStorePath(g.suite, list)), algorithm: list.strongest.algorithm, digest: list.strongest.digest, size: list.size };
 }
 
-/** Without its generation at hand: the index file's own bytes, fetched once more. */
-export function ownPackageListVouch(indexStorePath: string, sha256: string, size: number): VouchedDigest {
-  return { path: packageListPath(indexStorePath), algorithm: 'sha256', digest: sha256, size };
-}
-
 /**
  * The package lists of the index files clients were served, per suite, for the generation
  * served now: a pool file requires them (fetched only while nothing vouches for it yet).
@@ -68,7 +68,7 @@ export class ServedPackageLists {
 
   /** A client was served `entry` of generation `g` (whose index verified: its list is vouched for). */
   served(g: Generation, entry: ReleaseEntry): void {
-    if (!listsPackages(indexStorePath(g.suite, entry))) return;
+    if (!g.release.acquireByHash || !listsPackages(indexStorePath(g.suite, entry))) return;
     let suite = this.#bySuite.get(g.suite);
     if (!suite || suite.generation !== g.sha256) {
       // A new generation is served: the previous one's lists may leave the upstream.
@@ -80,7 +80,7 @@ export class ServedPackageLists {
 
   /** An index file of `g` verified (fetched for a client, or with its generation as a companion). */
   verified(g: Generation, entry: ReleaseEntry): void {
-    if (!listsPackages(indexStorePath(g.suite, entry))) return;
+    if (!g.release.acquireByHash || !listsPackages(indexStorePath(g.suite, entry))) return;
     const suite = this.#bySuite.get(g.suite);
     if (suite) this.#add(suite.lists, packageListRef(g, entry));
     else this.#bySuite.set(g.suite, { generation: g.sha256, lists: new Map([[packageListRef(g, entry).path, packageListRef(g, entry)]]) });

@@ -9,14 +9,18 @@
  */
 import type { UpstreamObject, VerifyContext, VerifyOutcome } from '../types.js';
 import { vouchesFromDiffIndex, vouchesFromIndex } from './package-indexes.js';
-import { indexOfPackageList, ownPackageListVouch } from './package-lists.js';
+import { indexOfPackageList } from './package-lists.js';
 import type { VouchedDigest } from '../types.js';
 import { diffDirectory, isGenerationPath, isIndexStorePath, listsPackages } from './paths.js';
 
 /** Debian's main Packages is ~50 MB once decompressed; this bounds a hostile one. */
 const MAX_INDEX_DECOMPRESSED = 2 * 1024 ** 3;
 
-/** `listVouch`: what a verified Packages or Sources index vouches for its package list (see package-lists.ts). */
+/**
+ * `listVouch`: what a verified Packages or Sources index vouches for its package list (see
+ * package-lists.ts); undefined when the pool is to be vouched for from the index at once (an
+ * upstream without by-hash files, whose index may change under its name before a list is read).
+ */
 export async function verifyArchiveFile(ctx: VerifyContext, object: UpstreamObject, listVouch?: (storePath: string) => VouchedDigest | undefined): Promise<VerifyOutcome> {
   const expected = ctx.expectations(object.path);
   const sources = [...new Set(expected.map((e) => e.source))];
@@ -41,7 +45,10 @@ export async function verifyArchiveFile(ctx: VerifyContext, object: UpstreamObje
     return { ok: true, by, vouches: listed.vouches, ...(listed.problems.length > 0 ? { rejected: listed.problems } : {}) };
   }
   if (!listsPackages(object.path)) return { ok: true, by };
-  return { ok: true, by, vouches: [listVouch?.(object.path) ?? ownPackageListVouch(object.path, object.sha256, object.size)] };
+  const lazy = listVouch?.(object.path);
+  if (lazy) return { ok: true, by, vouches: [lazy] };
+  const listed = await vouchesFromIndex(object.path, object.read, MAX_INDEX_DECOMPRESSED);
+  return { ok: true, by, vouches: notYetVouched(ctx, listed.vouches), ...(listed.problems.length > 0 ? { rejected: listed.problems } : {}) };
 }
 
 /** Vouches looked up before deciding whether to look up all of them. */
