@@ -19,6 +19,7 @@ import { makeDataDir, removeDir, startMirror, type RunningMirror } from '../help
 describe('debian: pool files are vouched for lazily, never served unchecked', () => {
   let upstream: FixtureUpstream;
   let key: GpgKey;
+  let other: GpgKey;
   let archive: DebianFixture;
   let mirror: RunningMirror;
   let dataDir: string;
@@ -26,28 +27,29 @@ describe('debian: pool files are vouched for lazily, never served unchecked', ()
   // As Debian publishes: the uncompressed Packages listed but withheld, .gz and .xz by-hash.
   const suite = (name: string, pool: string): SuiteSpec => ({ suite: name, pools: [pool], compressions: ['', 'gz', 'xz'], withheld: [''], byHash: true });
 
-  const start = async (): Promise<RunningMirror> => startMirror({
+  const start = async (keyring = 'archive.gpg'): Promise<RunningMirror> => startMirror({
     dataDir,
-    repositories: [{ name: 'deb', format: 'debian', upstream: `${upstream.url}/debian`, verify: 'require', metadataTtl: '1h', retries: 0, trust: { keyring: 'archive.gpg' } }],
+    repositories: [{ name: 'deb', format: 'debian', upstream: `${upstream.url}/debian`, verify: 'require', metadataTtl: '1h', retries: 0, trust: { keyring } }],
   });
 
   before(async () => {
-    [upstream, key] = await Promise.all([startFixtureUpstream(), makeGpgKey('Fixture Archive')]);
+    [upstream, key, other] = await Promise.all([startFixtureUpstream(), makeGpgKey('Fixture Archive'), makeGpgKey('Somebody Else')]);
     archive = await DebianFixture.create(key);
-    for (const [name, pool] of [['hello', 'pool/a'], ['world', 'pool/a'], ['tiny', 'pool/b'], ['busy', 'pool/c'], ['later', 'pool/d'], ['extra', 'pool/e']] as const) {
+    for (const [name, pool] of [['hello', 'pool/a'], ['world', 'pool/a'], ['tiny', 'pool/b'], ['busy', 'pool/c'], ['later', 'pool/d'], ['extra', 'pool/e'], ['fresh', 'pool/f']] as const) {
       await archive.addDeb({ name, version: '1.0', pool: `${pool}/${name[0]}/${name}` });
     }
-    for (const [name, pool] of [['a', 'pool/a'], ['b', 'pool/b'], ['c', 'pool/c'], ['d', 'pool/d'], ['e', 'pool/e']] as const) await archive.writeSuite(suite(name, pool));
+    for (const [name, pool] of [['a', 'pool/a'], ['b', 'pool/b'], ['c', 'pool/c'], ['d', 'pool/d'], ['e', 'pool/e'], ['f', 'pool/f']] as const) await archive.writeSuite(suite(name, pool));
     await archive.publish(upstream);
     dataDir = await makeDataDir();
     await writeFile(join(dataDir, 'archive.gpg'), key.binaryKeyring);
+    await writeFile(join(dataDir, 'other.gpg'), other.binaryKeyring);
     mirror = await start();
   });
 
   after(async () => {
     await mirror?.close();
     await upstream?.stop();
-    await Promise.all([archive?.close(), key?.close()]);
+    await Promise.all([archive?.close(), key?.close(), other?.close()]);
     await removeDir(dataDir);
   });
 
@@ -179,5 +181,23 @@ describe('debian: pool files are vouched for lazily, never served unchecked', ()
     const after = await get('/deb/pool/d/l/later/later_1.0_all.deb');
     assert.equal(after.status, 200);
     assert.deepEqual(after.body, await archive.file('pool/d/l/later/later_1.0_all.deb'));
+  });
+
+  test('the archive key removed between the update and the first pool request: the pool file is refused; trusted again, served', async () => {
+    await update('f');
+    await mirror.close();
+    mirror = await start('other.gpg');
+    const refused = await get('/deb/pool/f/f/fresh/fresh_1.0_all.deb');
+    assert.equal(refused.status, 502);
+    assert.equal((await get('/deb/dists/f/InRelease')).status, 502, 'the Release no longer verifies');
+    assert.equal((await get('/deb/pool/f/f/fresh/fresh_1.0_all.deb')).status, 502);
+    assert.equal(mirror.app.store.index.getObject('deb', 'pool/f/f/fresh/fresh_1.0_all.deb'), undefined);
+    // Positive control: the key trusted again, the update re-verified, the pool file served.
+    await mirror.close();
+    mirror = await start();
+    await update('f');
+    const served = await get('/deb/pool/f/f/fresh/fresh_1.0_all.deb');
+    assert.equal(served.status, 200);
+    assert.deepEqual(served.body, await archive.file('pool/f/f/fresh/fresh_1.0_all.deb'));
   });
 });
