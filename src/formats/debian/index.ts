@@ -49,7 +49,7 @@ export const debianFormat: FormatAdapter<DebianTrust> = {
       const sibling = compressedSibling(g, entry);
       const stored = sibling ?? entry;
       // Its index verified under today's trust (the list is vouched for): pool files may require it.
-      if (input.expectations(packageListVouch(g, stored).path).length > 0) servedLists.served(g, stored);
+      if (ServedPackageLists.lazy(g, stored) && input.expectations(packageListVouch(g, stored).path).length > 0) servedLists.served(g, stored);
       if (!sibling) return { kind: 'object', ...indexRef(g, entry) };
       const { algorithm, digest } = entry.strongest;
       return { kind: 'view', of: indexRef(g, sibling), view: `decompressed:${algorithm}:${digest}:${entry.size}`, contentType: INDEX_CONTENT_TYPE };
@@ -123,7 +123,7 @@ export const debianFormat: FormatAdapter<DebianTrust> = {
         }
         return verifyArchiveFile(ctx, object, (storePath) => {
           const found = generations.findStored(storePath.split('/')[1]!, storePath);
-          if (!found?.generation.release.acquireByHash) return undefined;
+          if (!found || !ServedPackageLists.lazy(found.generation, found.entry)) return undefined;
           servedLists.verified(found.generation, found.entry);
           return packageListVouch(found.generation, found.entry);
         });

@@ -66,9 +66,14 @@ export function packageListVouch(g: Generation, entry: ReleaseEntry): VouchedDig
 export class ServedPackageLists {
   readonly #bySuite = new Map<string, { generation: string; lists: Map<string, ObjectRef> }>();
 
+  /** Whether `entry` of `g` has a package list read lazily: a Packages or Sources of a by-hash upstream. */
+  static lazy(g: Generation, entry: ReleaseEntry): boolean {
+    return g.release.acquireByHash && listsPackages(indexStorePath(g.suite, entry));
+  }
+
   /** A client was served `entry` of generation `g` (whose index verified: its list is vouched for). */
   served(g: Generation, entry: ReleaseEntry): void {
-    if (!g.release.acquireByHash || !listsPackages(indexStorePath(g.suite, entry))) return;
+    if (!ServedPackageLists.lazy(g, entry)) return;
     let suite = this.#bySuite.get(g.suite);
     if (!suite || suite.generation !== g.sha256) {
       // A new generation is served: the previous one's lists may leave the upstream.
@@ -80,7 +85,7 @@ export class ServedPackageLists {
 
   /** An index file of `g` verified (fetched for a client, or with its generation as a companion). */
   verified(g: Generation, entry: ReleaseEntry): void {
-    if (!g.release.acquireByHash || !listsPackages(indexStorePath(g.suite, entry))) return;
+    if (!ServedPackageLists.lazy(g, entry)) return;
     const suite = this.#bySuite.get(g.suite);
     if (suite) this.#add(suite.lists, packageListRef(g, entry));
     else this.#bySuite.set(g.suite, { generation: g.sha256, lists: new Map([[packageListRef(g, entry).path, packageListRef(g, entry)]]) });
