@@ -94,6 +94,10 @@ describe('debian: pool files are vouched for lazily, never served unchecked', ()
     assert.equal(upstream.requests(listUpstreamPath('a', listed)), 1);
     assert.equal((await get('/deb/pool/a/w/world/world_1.0_all.deb')).status, 200);
     assert.equal(upstream.requests(listUpstreamPath('a', listed)), 1, 'the list vouched for every file it names at once');
+    // The uncompressed Packages the Release lists (not published) is still made from a verified sibling.
+    const plain = await get('/deb/dists/a/main/binary-amd64/Packages');
+    assert.equal(plain.status, 200);
+    assert.equal(sha256(plain.body), listed.get('main/binary-amd64/Packages')!.hashes.sha256);
   });
 
   test('a .deb that differs from its Packages entry, asked for right after the update, is refused and nothing is stored', async () => {
