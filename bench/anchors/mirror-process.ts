@@ -8,6 +8,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { configText, freePort, makeDataDir, removeDir } from '../../test/helpers/mirror-harness.js';
+import { ALL_CORES } from '../settings.js';
+import { childPids } from './process-memory.js';
 import { spawnOnCpu0, stopChild, waitUntilUp, type Target } from './target.js';
 
 export interface MirrorTarget extends Target {
@@ -28,7 +30,7 @@ export async function startMirrorProcess(repositories: Repositories, opts: { fil
     dataDir,
     log: { level: 'error' },
     ...opts.extra,
-    listen: { ...opts.extra?.listen, host: '127.0.0.1', port, maxRequestsPerSocket: 0 },
+    listen: { workers: ALL_CORES ? 'auto' : 1, ...opts.extra?.listen, host: '127.0.0.1', port, maxRequestsPerSocket: 0 },
     repositories,
   }));
   const child = spawnOnCpu0(process.execPath, [join(process.cwd(), 'bin', 'countersign.js'), 'serve', '--config', configFile], { anyCpu: opts.anyCpu ?? false });
@@ -37,7 +39,10 @@ export async function startMirrorProcess(repositories: Repositories, opts: { fil
     name: 'countersign',
     url,
     dataDir,
-    pids: [child.pid!],
+    // The primary and its workers (listen.workers), whose peaks are summed.
+    get pids() {
+      return [child.pid!, ...childPids(child.pid!)];
+    },
     async stop() {
       await stopChild(child);
       if (!opts.dataDir) await removeDir(dataDir);

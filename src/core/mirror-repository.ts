@@ -24,6 +24,7 @@ import { SignatureMaterial } from './signature-material.js';
 import type { RepositoryTrust } from './signing-ledger.js';
 import { assertFitsInMemory, currentExpectations, verifyObject, type BytesToVerify, type ObjectVerification } from './verify-object.js';
 import { mapLimit } from '../formats/map-limit.js';
+import { primaryNeeded } from './primary-needed.js';
 
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 /** Failures after which a cached copy is better than an error. */
@@ -165,6 +166,7 @@ export class MirrorRepository {
         throw new MirrorError('UPSTREAM_NOT_FOUND', `The upstream has no ${path} (HTTP ${missed}, remembered for notFoundTtl)`, { repository: this.name, object: path });
       }
     }
+    if (this.#deps.store.replica) throw primaryNeeded(this.name, path);
     // Prerequisites are fetched outside this object's flight: verifying them may fetch this very
     // object (an RPM primary takes its packages as companions), which would otherwise wait on itself.
     await this.#fetchPrerequisites(ref);

@@ -34,18 +34,30 @@ export class SqliteIndexStore implements IndexStore {
    * as callers share them.
    */
   readonly #objects = new LRUCache<string, ObjectEntry>({ max: OBJECT_ROWS_CACHED });
+  /**
+   * Read-only connections (a worker beside the primary, which writes) see commits they did not
+   * make: SQLite's data_version changes with each, and the cached rows are then dropped.
+   */
+  readonly #dataVersion: Database.Statement<[], number> | undefined;
+  #seenVersion = -1;
 
-  constructor(file: string) {
+  /** `readonly`: a worker's connection beside the writing primary (no migrations, every write refused by SQLite itself). */
+  constructor(file: string, opts: { readonly?: boolean } = {}) {
     try {
-      this.#db = new Database(file);
+      this.#db = new Database(file, opts.readonly ? { readonly: true, fileMustExist: true } : {});
     } catch (err) {
       throw new MirrorError('STORE_ERROR', `Cannot open the index database "${file}": ${(err as Error).message}`, {}, { cause: err });
     }
-    this.#db.pragma('journal_mode = WAL');
-    // NORMAL in WAL mode is durable against process crashes; only an OS crash can lose the last commits.
-    this.#db.pragma('synchronous = NORMAL');
     this.#db.pragma('busy_timeout = 5000');
-    this.#migrate();
+    if (opts.readonly) {
+      this.#checkSchema();
+      this.#dataVersion = this.#db.prepare<[], number>('PRAGMA data_version').pluck();
+    } else {
+      this.#db.pragma('journal_mode = WAL');
+      // NORMAL in WAL mode is durable against process crashes; only an OS crash can lose the last commits.
+      this.#db.pragma('synchronous = NORMAL');
+      this.#migrate();
+    }
     const db = this.#db;
     this.#stmts = {
       getObject: db.prepare<[string, string], ObjectRow>('SELECT * FROM objects WHERE repository = ? AND path = ?'),
@@ -106,7 +118,21 @@ export class SqliteIndexStore implements IndexStore {
     }
   }
 
+  #checkSchema(): void {
+    const current = this.#db.pragma('user_version', { simple: true }) as number;
+    if (current !== MIGRATIONS.length) {
+      throw new MirrorError('STORE_ERROR', `The index database has schema ${current}, this build ${MIGRATIONS.length}: the primary process migrates it first`);
+    }
+  }
+
   getObject(repository: string, path: string): ObjectEntry | undefined {
+    if (this.#dataVersion) {
+      const version = this.#dataVersion.get()!;
+      if (version !== this.#seenVersion) {
+        this.#objects.clear();
+        this.#seenVersion = version;
+      }
+    }
     const key = objectKey(repository, path);
     const cached = this.#objects.get(key);
     if (cached) return cached;
