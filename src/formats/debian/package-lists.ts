@@ -2,11 +2,13 @@
  * Lazy vouching for pool files. `apt-get update` needs only the index files, each checked against
  * the verified Release: parsing Debian's main Packages (63,000 stanzas, xz in WebAssembly) inside
  * that request made a cold update 2–3× slower than a direct one. So the index file is served as
- * soon as its digest matches, and its *package list* — the same upstream file stored under
- * `<index store path>#packages` — is fetched, checked against the digest the verified index
- * vouched for it, and parsed when the first pool file is asked for (the pool file's `requires`).
- * Until then no pool file verifies: the core checks a pool file's bytes against the vouched
- * digests before it is served or stored, and a pool file nothing vouches for is refused.
+ * soon as its digest matches, and its *package list* — the same index in its gzip variant (see
+ * listEntry), stored under `<that variant's store path>#packages` — is fetched, checked against
+ * the digest the verified index vouched for it (the Release's), and parsed when the first pool
+ * file is asked for (the pool file's `requires`). Until then no pool file verifies: the core
+ * checks a pool file's bytes against the vouched digests before it is served or stored, and a
+ * pool file nothing vouches for is refused. The first pool file after a new revision waits for
+ * this (about 1 s for Debian's main), instead of every `apt-get update`.
  *
  * Only for upstreams that publish index files by hash (Acquire-By-Hash: yes, as Debian and Ubuntu
  * do): a list is fetched by the hash its Release names, so it is still there when read later.
