@@ -20,6 +20,7 @@ import type { ReleaseEntry } from './release-file.js';
 import { isGenerationPath, parseDebianPath, upstreamPath } from './paths.js';
 import { loadKeyrings } from './release-signature.js';
 import { servedReleaseText } from './served-release.js';
+import { packageListVouch, ServedPackageLists } from './package-lists.js';
 import { debianTrustSchema, type DebianTrust } from './trust.js';
 import { verifyArchiveFile } from './verify-files.js';
 import { verifyGeneration } from './verify-release.js';
@@ -41,10 +42,14 @@ export const debianFormat: FormatAdapter<DebianTrust> = {
     // nothing the mirror does later moves its Valid-Until, so one view per generation is enough.
     const validForMs = trust.validFor === undefined ? undefined : parseDuration(trust.validFor);
     const generations = new Generations();
+    const servedLists = new ServedPackageLists();
 
     const generation = (suite: string, input: IndexedInput) => generations.get(suite, input.sha256, input.bytes);
-    const serveEntry = (g: Generation, entry: ReleaseEntry): Classified => {
+    const serveEntry = (g: Generation, entry: ReleaseEntry, input: IndexedInput): Classified => {
       const sibling = compressedSibling(g, entry);
+      const stored = sibling ?? entry;
+      // Its index verified under today's trust (the list is vouched for): pool files may require it.
+      if (ServedPackageLists.lazy(g, stored) && input.expectations(packageListVouch(g, stored).path).length > 0) servedLists.served(g, stored);
       if (!sibling) return { kind: 'object', ...indexRef(g, entry) };
       const { algorithm, digest } = entry.strongest;
       return { kind: 'view', of: indexRef(g, sibling), view: `decompressed:${algorithm}:${digest}:${entry.size}`, contentType: INDEX_CONTENT_TYPE };
@@ -76,7 +81,7 @@ export const debianFormat: FormatAdapter<DebianTrust> = {
               resolve: (input) => {
                 const g = generation(p.suite, input);
                 const entry = g.release.entries.get(p.name);
-                if (entry) return serveEntry(g, entry);
+                if (entry) return serveEntry(g, entry, input);
                 // pdiff patches are listed in their verified Packages.diff/Index, not in the Release.
                 if (input.expectations(path).length > 0) return { kind: 'object', path, mutable: false, contentType: INDEX_CONTENT_TYPE };
                 return { kind: 'not-found', reason: `${p.name} is not listed in the Release of ${p.suite}` };
@@ -89,14 +94,20 @@ export const debianFormat: FormatAdapter<DebianTrust> = {
               resolve: (input) => {
                 const g = generation(p.suite, input);
                 const entry = findByHash(g, p.dir, p.type, p.digest);
-                if (entry) return serveEntry(g, entry);
+                if (entry) return serveEntry(g, entry, input);
                 // A file of an earlier generation: only the upstream's by-hash copy can still be it.
                 if (input.expectations(path).length > 0) return { kind: 'object', path, mutable: false, contentType: INDEX_CONTENT_TYPE, upstreamPath: upstreamPath(path) };
                 return { kind: 'not-found', reason: `no Release of ${p.suite} this mirror verified lists ${p.type} ${p.digest}` };
               },
             };
-          case 'package':
-            return { kind: 'object', path: p.path, mutable: false, contentType: p.path.endsWith('.deb') || p.path.endsWith('.udeb') ? 'application/vnd.debian.binary-package' : 'application/octet-stream' };
+          case 'package': {
+            // Fetched (and parsed) only while nothing vouches for this file yet: see package-lists.ts.
+            const requires = servedLists.all();
+            return {
+              kind: 'object', path: p.path, mutable: false, contentType: p.path.endsWith('.deb') || p.path.endsWith('.udeb') ? 'application/vnd.debian.binary-package' : 'application/octet-stream',
+              ...(requires.length > 0 ? { requires } : {}),
+            };
+          }
           case 'invalid':
             return { kind: 'not-found', reason: p.reason };
         }
@@ -110,7 +121,12 @@ export const debianFormat: FormatAdapter<DebianTrust> = {
             ...(validForMs === undefined ? {} : { validForMs }),
           });
         }
-        return verifyArchiveFile(ctx, object);
+        return verifyArchiveFile(ctx, object, (storePath) => {
+          const found = generations.findStored(storePath.split('/')[1]!, storePath);
+          if (!found || !ServedPackageLists.lazy(found.generation, found.entry)) return undefined;
+          servedLists.verified(found.generation, found.entry);
+          return packageListVouch(found.generation, found.entry);
+        });
       },
 
       async derive(ctx, view, input): Promise<Buffer> {
