@@ -45,6 +45,8 @@ export interface MirrorRepositoryDeps {
   trust: { epoch: string; anchor: 'pinned' | 'first-use' };
 }
 
+/** The most `requiresVouched` objects tried for one object (Debian: the package lists of the suites served). */
+const VOUCHED_REQUIREMENTS = 64;
 /** Files served with a new index revision (its companions) fetched at once. */
 const COMPANION_CONCURRENCY = 6;
 
@@ -186,9 +188,25 @@ export class MirrorRepository {
 
   /** Indexes that vouch for an object are verified before the object is fetched, so it has something to match. */
   async #fetchPrerequisites(ref: ObjectRef): Promise<void> {
-    if (!ref.requires?.length || this.config.verify === 'off') return;
-    if (currentExpectations(this.#deps.store.index, this.trust, ref.path).length > 0) return;
-    for (const req of ref.requires) await this.fetchObject(req);
+    if ((!ref.requires?.length && !ref.requiresVouched) || this.config.verify === 'off') return;
+    const vouched = (): boolean => currentExpectations(this.#deps.store.index, this.trust, ref.path).length > 0;
+    if (vouched()) return;
+    for (const req of ref.requires ?? []) await this.fetchObject(req);
+    if (!ref.requiresVouched) return;
+    const { mark, ref: refOf } = ref.requiresVouched;
+    let failed: unknown;
+    for (const path of this.#deps.store.index.vouchedPaths(this.name, this.trust.epoch, mark, VOUCHED_REQUIREMENTS)) {
+      if (vouched()) return;
+      try {
+        await this.fetchObject(refOf(path));
+      } catch (err) {
+        // Another one may vouch for the object: the failure is the answer only if none does.
+        failed = err;
+        const reason = isMirrorError(err) ? `${err.code}: ${err.message}` : String(err);
+        this.#log.warn({ object: ref.path, requirement: path, err: reason }, 'a vouched requirement could not be fetched');
+      }
+    }
+    if (failed !== undefined && !vouched()) throw failed;
   }
 
   async #refresh(ref: ObjectRef): Promise<Served> {

@@ -76,6 +76,9 @@ export class SqliteIndexStore implements IndexStore {
       getExpectations: db.prepare<[string, string], {
         repository: string; path: string; algorithm: Expectation['algorithm']; digest: string; size: number | null; source: string; epoch: string | null; verified: number;
       }>('SELECT repository, path, algorithm, digest, size, source, epoch, verified FROM expectations WHERE repository = ? AND path = ?'),
+      vouchedPaths: db.prepare<[string, string, string, string, number], string>(`SELECT path FROM expectations
+        WHERE repository = ? AND epoch = ? AND verified = 1 AND substr(path, -length(?)) = ?
+        GROUP BY path ORDER BY MAX(recorded_at) DESC, path LIMIT ?`).pluck(),
       forgetUnlisted: db.prepare('DELETE FROM expectations WHERE repository = ? AND source = ? AND recorded_at < ?'),
       trimObjects: db.prepare<{ repository: string; prefix: string; keep: number }, { path: string }>(`DELETE FROM objects WHERE repository = @repository AND path IN (
         SELECT path FROM objects WHERE repository = @repository AND substr(path, 1, length(@prefix)) = @prefix
@@ -212,6 +215,10 @@ export class SqliteIndexStore implements IndexStore {
       // What this revision lists was just recorded again; what it no longer lists ages out.
       this.#stmts.forgetUnlisted.run(repository, source, forgetUnlistedBefore);
     })();
+  }
+
+  vouchedPaths(repository: string, epoch: string, mark: string, limit: number): string[] {
+    return this.#stmts.vouchedPaths.all(repository, epoch, mark, mark, limit);
   }
 
   getExpectations(repository: string, path: string): Expectation[] {

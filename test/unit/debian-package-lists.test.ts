@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fromRelease, type Generation } from '../../src/formats/debian/generation.js';
-import { indexOfPackageList, listEntry, packageListRef, packageListVouch, ServedPackageLists } from '../../src/formats/debian/package-lists.js';
+import { indexOfPackageList, listEntry, packageListVouch, POOL_REQUIRES, readsListLazily } from '../../src/formats/debian/package-lists.js';
 import { parseDebianPath } from '../../src/formats/debian/paths.js';
 import { parseRelease } from '../../src/formats/debian/release-file.js';
 
@@ -35,7 +35,8 @@ test('a package list is read from the .gz variant the Release lists, by its hash
   assert.equal(listEntry(g, g.release.entries.get('main/binary-amd64/Packages')!).name, 'main/binary-amd64/Packages.gz');
   const contrib = g.release.entries.get('contrib/binary-amd64/Packages.xz')!;
   assert.equal(listEntry(g, contrib), contrib, 'no .gz listed: the xz itself');
-  const ref = packageListRef(g, xz);
+  const vouch = packageListVouch(g, xz);
+  const ref = POOL_REQUIRES.ref(vouch.path);
   assert.equal(ref.path, `dists/stable/main/binary-amd64/by-hash/SHA256/${hex('b')}#packages`);
   assert.equal(ref.upstreamPath, `dists/stable/main/binary-amd64/by-hash/SHA256/${hex('b')}`);
   assert.equal(ref.namedBySha256, hex('b'));
@@ -44,29 +45,16 @@ test('a package list is read from the .gz variant the Release lists, by its hash
   assert.equal(indexOfPackageList('pool/main/h/hello/hello_1.0_all.deb'), undefined);
 });
 
-test('pool files require the lists of the generation served now, per suite; never of index files that list no packages', () => {
-  const lists = new ServedPackageLists();
-  const g1 = generation('stable', hex('1'), true, FILES);
-  const u1 = generation('stable-updates', hex('2'), true, FILES);
-  lists.served(g1, g1.release.entries.get('main/binary-amd64/Packages.xz')!);
-  lists.served(g1, g1.release.entries.get('main/i18n/Translation-en.xz')!);
-  lists.verified(u1, u1.release.entries.get('main/binary-amd64/Packages.xz')!);
-  assert.deepEqual(lists.all().map((r) => r.path.split('/')[1]), ['stable', 'stable-updates']);
-  // A new generation of stable: its predecessor's lists may leave the upstream, so they are dropped.
-  const g2 = generation('stable', hex('3'), true, [[hex('f'), 'main/binary-amd64/Packages.gz'], [hex('9'), 'main/binary-amd64/Packages.xz']]);
-  lists.served(g2, g2.release.entries.get('main/binary-amd64/Packages.xz')!);
-  assert.deepEqual(lists.all().map((r) => r.path), [
-    `dists/stable/main/binary-amd64/by-hash/SHA256/${hex('f')}#packages`,
-    `dists/stable-updates/main/binary-amd64/by-hash/SHA256/${hex('b')}#packages`,
-  ]);
+test('pool files require every package list vouched for (marked #packages), never index files that list no packages', () => {
+  const g = generation('stable', hex('1'), true, FILES);
+  assert.equal(POOL_REQUIRES.mark, '#packages');
+  assert.equal(readsListLazily(g, g.release.entries.get('main/binary-amd64/Packages.xz')!), true);
+  assert.equal(readsListLazily(g, g.release.entries.get('main/i18n/Translation-en.xz')!), false, 'a Translation lists no packages');
 });
 
 test('an upstream without by-hash files gets no lazy lists (its index may change under its name)', () => {
-  const lists = new ServedPackageLists();
   const g = generation('legacy', hex('1'), false, FILES);
-  lists.served(g, g.release.entries.get('main/binary-amd64/Packages.xz')!);
-  lists.verified(g, g.release.entries.get('main/binary-amd64/Packages.xz')!);
-  assert.deepEqual(lists.all(), []);
+  assert.equal(readsListLazily(g, g.release.entries.get('main/binary-amd64/Packages.xz')!), false);
 });
 
 test('no request path names a package list', () => {

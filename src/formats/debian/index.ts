@@ -20,7 +20,7 @@ import type { ReleaseEntry } from './release-file.js';
 import { isGenerationPath, parseDebianPath, upstreamPath } from './paths.js';
 import { loadKeyrings } from './release-signature.js';
 import { servedReleaseText } from './served-release.js';
-import { packageListVouch, ServedPackageLists } from './package-lists.js';
+import { packageListVouch, POOL_REQUIRES, readsListLazily } from './package-lists.js';
 import { debianTrustSchema, type DebianTrust } from './trust.js';
 import { verifyArchiveFile } from './verify-files.js';
 import { verifyGeneration } from './verify-release.js';
@@ -42,14 +42,10 @@ export const debianFormat: FormatAdapter<DebianTrust> = {
     // nothing the mirror does later moves its Valid-Until, so one view per generation is enough.
     const validForMs = trust.validFor === undefined ? undefined : parseDuration(trust.validFor);
     const generations = new Generations();
-    const servedLists = new ServedPackageLists();
 
     const generation = (suite: string, input: IndexedInput) => generations.get(suite, input.sha256, input.bytes);
     const serveEntry = (g: Generation, entry: ReleaseEntry, input: IndexedInput): Classified => {
       const sibling = compressedSibling(g, entry);
-      const stored = sibling ?? entry;
-      // Its index verified under today's trust (the list is vouched for): pool files may require it.
-      if (ServedPackageLists.lazy(g, stored) && input.expectations(packageListVouch(g, stored).path).length > 0) servedLists.served(g, stored);
       if (!sibling) return { kind: 'object', ...indexRef(g, entry) };
       const { algorithm, digest } = entry.strongest;
       return { kind: 'view', of: indexRef(g, sibling), view: `decompressed:${algorithm}:${digest}:${entry.size}`, contentType: INDEX_CONTENT_TYPE };
@@ -101,11 +97,10 @@ export const debianFormat: FormatAdapter<DebianTrust> = {
               },
             };
           case 'package': {
-            // Fetched (and parsed) only while nothing vouches for this file yet: see package-lists.ts.
-            const requires = servedLists.all();
+            // Package lists are fetched (and parsed) only while nothing vouches for this file yet: see package-lists.ts.
             return {
               kind: 'object', path: p.path, mutable: false, contentType: p.path.endsWith('.deb') || p.path.endsWith('.udeb') ? 'application/vnd.debian.binary-package' : 'application/octet-stream',
-              ...(requires.length > 0 ? { requires } : {}),
+              requiresVouched: POOL_REQUIRES,
             };
           }
           case 'invalid':
@@ -123,8 +118,7 @@ export const debianFormat: FormatAdapter<DebianTrust> = {
         }
         return verifyArchiveFile(ctx, object, (storePath) => {
           const found = generations.findStored(storePath.split('/')[1]!, storePath);
-          if (!found || !ServedPackageLists.lazy(found.generation, found.entry)) return undefined;
-          servedLists.verified(found.generation, found.entry);
+          if (!found || !readsListLazily(found.generation, found.entry)) return undefined;
           return packageListVouch(found.generation, found.entry);
         });
       },

@@ -20,13 +20,11 @@
  * is never confused with anything the upstream or a client names.
  */
 import type { ObjectRef, VouchedDigest } from '../types.js';
-import { indexRef, indexStorePath, type Generation } from './generation.js';
-import { listsPackages } from './paths.js';
+import { indexStorePath, type Generation } from './generation.js';
+import { listsPackages, upstreamPath } from './paths.js';
 import type { ReleaseEntry } from './release-file.js';
 
 const MARK = '#packages';
-/** Package lists remembered per suite (Debian's bookworm lists ~100 index files, a handful of them Packages). */
-const MAX_LISTS_PER_SUITE = 256;
 
 export function packageListPath(indexStorePath: string): string {
   return `${indexStorePath}${MARK}`;
@@ -47,60 +45,27 @@ export function listEntry(g: Generation, entry: ReleaseEntry): ReleaseEntry {
   return g.release.entries.get(`${base}.gz`) ?? entry;
 }
 
-/** The package list of a generation's index file: fetched from where that variant of it is. */
-export function packageListRef(g: Generation, entry: ReleaseEntry): ObjectRef {
-  const ref = indexRef(g, listEntry(g, entry));
-  return { ...ref, path: packageListPath(ref.path) };
-}
-
 /** What a verified index file vouches for its package list: the listed variant's digest in the Release. */
 export function packageListVouch(g: Generation, entry: ReleaseEntry): VouchedDigest {
   const list = listEntry(g, entry);
   return { path: packageListPath(indexStorePath(g.suite, list)), algorithm: list.strongest.algorithm, digest: list.strongest.digest, size: list.size };
 }
 
-/**
- * The package lists of the index files clients were served, per suite, for the generation
- * served now: a pool file requires them (fetched only while nothing vouches for it yet).
- * In memory only: after a restart, the first index request of a suite (apt-get update, all
- * hits) names them again, and lists already parsed vouch from the store meanwhile.
- */
-export class ServedPackageLists {
-  readonly #bySuite = new Map<string, { generation: string; lists: Map<string, ObjectRef> }>();
-
-  /** Whether `entry` of `g` has a package list read lazily: a Packages or Sources of a by-hash upstream. */
-  static lazy(g: Generation, entry: ReleaseEntry): boolean {
-    return g.release.acquireByHash && listsPackages(indexStorePath(g.suite, entry));
-  }
-
-  /** A client was served `entry` of generation `g` (whose index verified: its list is vouched for). */
-  served(g: Generation, entry: ReleaseEntry): void {
-    if (!ServedPackageLists.lazy(g, entry)) return;
-    let suite = this.#bySuite.get(g.suite);
-    if (!suite || suite.generation !== g.sha256) {
-      // A new generation is served: the previous one's lists may leave the upstream.
-      suite = { generation: g.sha256, lists: new Map() };
-      this.#bySuite.set(g.suite, suite);
-    }
-    this.#add(suite.lists, packageListRef(g, entry));
-  }
-
-  /** An index file of `g` verified (fetched for a client, or with its generation as a companion). */
-  verified(g: Generation, entry: ReleaseEntry): void {
-    if (!ServedPackageLists.lazy(g, entry)) return;
-    const suite = this.#bySuite.get(g.suite);
-    if (suite) this.#add(suite.lists, packageListRef(g, entry));
-    else this.#bySuite.set(g.suite, { generation: g.sha256, lists: new Map([[packageListRef(g, entry).path, packageListRef(g, entry)]]) });
-  }
-
-  /** Every list a pool file may be named by. */
-  all(): ObjectRef[] {
-    return [...this.#bySuite.values()].flatMap((s) => [...s.lists.values()]);
-  }
-
-  #add(lists: Map<string, ObjectRef>, ref: ObjectRef): void {
-    lists.delete(ref.path);
-    lists.set(ref.path, ref);
-    if (lists.size > MAX_LISTS_PER_SUITE) lists.delete(lists.keys().next().value!);
-  }
+/** Whether `entry` of `g` has a package list read lazily: a Packages or Sources of a by-hash upstream. */
+export function readsListLazily(g: Generation, entry: ReleaseEntry): boolean {
+  return g.release.acquireByHash && listsPackages(indexStorePath(g.suite, entry));
 }
+
+/**
+ * What a pool file requires while nothing vouches for it: every package list a verified index
+ * vouched for under today's trust (the store names them, so they are found after a restart and
+ * by every process alike), each fetched from the upstream's by-hash copy it is named after.
+ */
+export const POOL_REQUIRES: NonNullable<ObjectRef['requiresVouched']> = {
+  mark: MARK,
+  ref: (path) => {
+    const index = indexOfPackageList(path)!;
+    const sha256 = /\/by-hash\/SHA256\/([0-9a-f]{64})$/.exec(index)?.[1];
+    return { path, mutable: false, contentType: 'application/octet-stream', upstreamPath: upstreamPath(index), ...(sha256 ? { namedBySha256: sha256 } : {}) };
+  },
+};
