@@ -13,6 +13,7 @@ import type { Store } from '../store/open-store.js';
 import type { ObjectEntry, TempBlob } from '../store/types.js';
 import { SingleFlight } from '../upstream/single-flight.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
+import type { UpstreamResult } from '../upstream/types.js';
 import type { DerivedSignatures } from './derived-signatures.js';
 import type { DerivedViews } from './derived-views.js';
 import { contentKey, loadDerived, type DerivedBytes } from './derived-blob.js';
@@ -167,8 +168,14 @@ export class MirrorRepository {
     }
     // Prerequisites are fetched outside this object's flight: verifying them may fetch this very
     // object (an RPM primary takes its packages as companions), which would otherwise wait on itself.
-    await this.#fetchPrerequisites(ref);
-    const flight = this.#flights.run(path, () => this.#refresh(ref));
+    const prerequisites = this.#fetchPrerequisites(ref);
+    if (ref.downloadWithRequires) {
+      // The flight awaits them before it looks at the bytes; until then nothing else does.
+      prerequisites.catch(() => undefined);
+    } else {
+      await prerequisites;
+    }
+    const flight = this.#flights.run(path, () => this.#refresh(ref, prerequisites));
     if (!request.follow || !ref.namedBySha256) return flight;
     const download = await this.#downloads.whenStarted(path, flight);
     return download ? this.#following(ref, ref.namedBySha256, download) : flight;
@@ -189,13 +196,16 @@ export class MirrorRepository {
     for (const req of ref.requires) await this.fetchObject(req);
   }
 
-  async #refresh(ref: ObjectRef): Promise<Served> {
+  /** `prerequisites`: the fetch of what vouches for this object, awaited before any bytes of it are used. */
+  async #refresh(ref: ObjectRef, prerequisites: Promise<void>): Promise<Served> {
     const { path } = ref;
     const { index } = this.#deps.store;
     // Another flight may have finished between our lookup and this one starting.
     const found = index.getObject(this.name, path);
     let usable = found && (await this.#blobPresent(found)) ? found : undefined;
     if (usable && this.#isCurrent(usable) && this.#isFresh(ref, usable)) return this.#served(usable, 'hit');
+    // Only a download may overlap them: stored bytes are re-verified or served stale after them.
+    if (usable) await prerequisites;
     if (usable && !this.#isCurrent(usable)) {
       // Verified under trust that is no longer configured: re-verify the stored bytes under today's
       // (no refetch when the stored material allows it); what no longer verifies is not used at all.
@@ -207,7 +217,7 @@ export class MirrorRepository {
       throw new MirrorError('OFFLINE_MISS', `The mirror is offline and ${path} does not verify under today's trust without the upstream`, { repository: this.name, object: path });
     }
     try {
-      return await this.#fetchAndVerify(ref, usable);
+      return await this.#fetchAndVerify(ref, usable, prerequisites);
     } catch (err) {
       if (usable && isMirrorError(err) && STALE_FALLBACK_CODES.has(err.code)) {
         this.#log.warn({ code: err.code, object: path, err: err.message }, 'upstream failed; serving the cached copy stale');
@@ -217,9 +227,9 @@ export class MirrorRepository {
     }
   }
 
-  async #fetchAndVerify(ref: ObjectRef, entry: ObjectEntry | undefined): Promise<Served> {
+  async #fetchAndVerify(ref: ObjectRef, entry: ObjectEntry | undefined, prerequisites: Promise<void>): Promise<Served> {
     try {
-      return await this.#fetchVerifyCommit(ref, entry);
+      return await this.#fetchVerifyCommit(ref, entry, prerequisites);
     } finally {
       this.#downloads.ended(ref.path);
     }
@@ -232,7 +242,7 @@ export class MirrorRepository {
     };
   }
 
-  async #fetchVerifyCommit(ref: ObjectRef, entry: ObjectEntry | undefined): Promise<Served> {
+  async #fetchVerifyCommit(ref: ObjectRef, entry: ObjectEntry | undefined, prerequisites: Promise<void>): Promise<Served> {
     const { path, mutable, contentType } = ref;
     const upstream = this.#requireUpstream(path);
     const { index, blobs } = this.#deps.store;
@@ -248,10 +258,25 @@ export class MirrorRepository {
       ...(ref.namedBySha256 ? { namedBySha256: ref.namedBySha256 } : {}),
       ...(ref.namedBySha256 ? { onBody: this.#followable(path) } : {}),
     };
-    let result = await upstream.fetch(request, () => blobs.createTemp());
-    for (const fallback of ref.upstreamFallbacks ?? []) {
-      if (result.kind !== 'absent') break;
-      result = await upstream.fetch({ ...request, path: fallback }, () => blobs.createTemp());
+    let result: UpstreamResult;
+    try {
+      result = await upstream.fetch(request, () => blobs.createTemp());
+      for (const fallback of ref.upstreamFallbacks ?? []) {
+        if (result.kind !== 'absent') break;
+        result = await upstream.fetch({ ...request, path: fallback }, () => blobs.createTemp());
+      }
+    } catch (err) {
+      await prerequisites; // Their failure comes first, as if they had been fetched first.
+      throw err;
+    }
+    // A download that overlapped its prerequisites (ObjectRef.downloadWithRequires) is looked at only
+    // once they are in: their failure is this object's (as if they had been fetched first), the
+    // downloaded bytes are discarded, and the digests they vouch for are there to check against.
+    try {
+      await prerequisites;
+    } catch (err) {
+      if (result.kind === 'fetched') await result.body.abort(err);
+      throw err;
     }
     switch (result.kind) {
       case 'absent':

@@ -28,6 +28,13 @@ export interface ObjectRef {
   /** Objects whose verification vouches for this one; the core fetches them first when nothing vouched yet. */
   requires?: ObjectRef[];
   /**
+   * The object's download may start while its `requires` are still fetched and verified (its URL
+   * does not depend on them): the bytes wait in a temp file and are checked, stored and served
+   * only once the requirements are in, exactly as if they had been fetched first. Only for objects
+   * the requirements never fetch in turn (as companions), which would otherwise wait on themselves.
+   */
+  downloadWithRequires?: boolean;
+  /**
    * The object's SHA-256 is its name (OCI blobs and manifests by digest): on a cold miss clients
    * may take the bytes as they download, since the mirror withholds the end until they match.
    */
