@@ -47,7 +47,8 @@ export const npmFormat: FormatAdapter<NpmTrust> = {
           return { kind: 'view', of: packument, view: corgi ? 'abbreviated' : 'full', contentType: corgi ? CORGI : JSON_TYPE };
         }
         if (rest.length === 2 && rest[0] === '-' && rest[1]!.endsWith('.tgz')) {
-          return { kind: 'object', path: `${name}/-/${rest[1]}`, mutable: false, contentType: 'application/octet-stream', requires: [packument] };
+          // Downloaded while its packument is fetched and verified, checked against it once both are in.
+          return { kind: 'object', path: `${name}/-/${rest[1]}`, mutable: false, contentType: 'application/octet-stream', requires: [packument], downloadWithRequires: true };
         }
         if (rest.length === 1 && rest[0]) return { kind: 'view', of: packument, view: `version:${rest[0]}`, contentType: JSON_TYPE };
         return { kind: 'not-found', reason: `${path} is not an npm registry path` };
