@@ -11,30 +11,10 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { startFixtureNpmRegistry, type FixtureNpmRegistry, type PublishedVersion } from '../helpers/fixture-npm-registry.js';
 import { removeDir, startMirror, type RunningMirror } from '../helpers/mirror-harness.js';
+import { flipLastBit, packumentAfterTarball } from '../helpers/npm-overlap.js';
 import { refusal } from '../helpers/npm-served.js';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-
-/**
- * The registry answers `name`'s packument only once the tarball at `tarballPath` has been sent
- * whole (and after `extraMs`): what the mirror does with the tarball, it does before it has the packument.
- */
-function packumentAfterTarball(registry: FixtureNpmRegistry, name: string, tarballPath: string, tarballBytes: Buffer): { tarballSent: Promise<void> } {
-  let sent!: () => void;
-  const tarballSent = new Promise<void>((resolve) => { sent = resolve; });
-  registry.upstream.setHandler(tarballPath, (_req, res) => {
-    res.once('finish', sent);
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(tarballBytes.length) });
-    res.end(tarballBytes);
-  });
-  registry.upstream.setHandler(registry.packumentPath(name), async (_req, res) => {
-    await tarballSent;
-    const body = Buffer.from(JSON.stringify(registry.packument(name)));
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length) });
-    res.end(body);
-  });
-  return { tarballSent };
-}
 
 describe('npm cold tarballs: downloaded beside their packument, judged only once it verified', () => {
   let registry: FixtureNpmRegistry;
@@ -52,7 +32,7 @@ describe('npm cold tarballs: downloaded beside their packument, judged only once
     tampered = registry.publish({ name: 'overlap-tampered', version: '1.0.0' });
     badSig = registry.publish({ name: 'overlap-badsig', version: '1.0.0', signature: 'wrong-key' });
     signed = registry.publish({ name: 'overlap-signed', version: '1.0.0' });
-    tamperedBytes = Buffer.concat([tampered.bytes.subarray(0, tampered.bytes.length - 1), Buffer.from([tampered.bytes.at(-1)! ^ 1])]);
+    tamperedBytes = flipLastBit(tampered.bytes);
     packumentAfterTarball(registry, 'overlap-good', good.tarballPath, good.bytes);
     packumentAfterTarball(registry, 'overlap-tampered', tampered.tarballPath, tamperedBytes);
     packumentAfterTarball(registry, 'overlap-badsig', badSig.tarballPath, badSig.bytes);
