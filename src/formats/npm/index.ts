@@ -74,6 +74,9 @@ export const npmFormat: FormatAdapter<NpmTrust> = {
             ? { ok: true, by: vouched.map((e) => `integrity:${e.algorithm}@${e.source}`), anchor: keySource.anchor }
             : { ok: false, code: 'VERIFICATION_FAILED', reason: `${object.path} is not listed with an integrity by any verified packument` };
         }
+        // The upstream's keys (when none are pinned: a request upstream) are asked for while the
+        // packument, often megabytes, is read and parsed, rather than one round trip after it.
+        const keysAsked = keySource.ask(ctx);
         let doc: Packument;
         try {
           doc = parsePackument(await object.readAll(), object.path);
@@ -81,7 +84,7 @@ export const npmFormat: FormatAdapter<NpmTrust> = {
           return { ok: false, code: 'MALFORMED', reason: `malformed packument: ${(err as Error).message}` };
         }
         parsed.set(object.sha256, doc);
-        const registryKeys = await keySource.keys(ctx);
+        const registryKeys = await keySource.keys(ctx, keysAsked);
         // Under warn, versions that did not verify still vouch for their tarball's integrity (marked unverified).
         const check = checkVersions(doc, registryKeys.ok ? registryKeys.keys : [], { vouchForRejected: ctx.mode !== 'require' });
         const vouchesIfFailed = ctx.mode === 'require' ? [] : check.vouches;
