@@ -5,6 +5,7 @@
 import type { RepositoryConfig } from '../config/load-config.js';
 import { isMirrorError, MirrorError, redactUrl } from '../errors.js';
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { encodePath } from '../formats/encode-path.js';
 import type { Classified, FirstUseResult, FormatRepository, ObjectRef, PathPolicy, VerifyContext } from '../formats/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -47,6 +48,12 @@ export interface MirrorRepositoryDeps {
 
 /** Files served with a new index revision (its companions) fetched at once. */
 const COMPANION_CONCURRENCY = 6;
+/**
+ * A cold download of at most this size is also kept in memory while it is verified, then served
+ * from the memory cache, instead of being read back from its file twice (most npm tarballs and
+ * small packuments). Bounds the memory per download in flight.
+ */
+const KEEP_IN_MEMORY = 128 * 1024;
 
 export class MirrorRepository {
   readonly config: RepositoryConfig;
@@ -252,7 +259,7 @@ export class MirrorRepository {
       if (head.kind === 'present' && head.value === `sha256:${entry.sha256}`) return this.#confirmed(ref, entry, {});
     }
     const request = {
-      path: ref.upstreamPath ?? encodePath(path), validators, maxBytes: this.config.maxObjectSize,
+      path: ref.upstreamPath ?? encodePath(path), validators, maxBytes: this.config.maxObjectSize, keepInMemory: KEEP_IN_MEMORY,
       ...(ref.accept ? { accept: ref.accept } : {}),
       // A redirect to a CDN is allowed for bytes the mirror checks against their name (see OriginPolicy).
       ...(ref.namedBySha256 ? { namedBySha256: ref.namedBySha256 } : {}),
@@ -293,11 +300,13 @@ export class MirrorRepository {
     const temp = result.body;
     try {
       const stat = await temp.finish();
+      // The copy in memory is used only if it is the bytes the file holds.
+      const inMemory = result.bytes && createHash('sha256').update(result.bytes).digest('hex') === stat.sha256 ? result.bytes : undefined;
       if (entry && entry.sha256 === stat.sha256) {
         // The upstream sent the bytes we hold (it ignored our validators).
         return await this.#confirmed(ref, entry, { etag: result.etag, lastModified: result.lastModified });
       }
-      const verification = await this.#verify(path, { sha256: stat.sha256, size: stat.size, read: () => temp.read() }, 'upstream');
+      const verification = await this.#verify(path, { sha256: stat.sha256, size: stat.size, read: () => (inMemory ? Readable.from([inMemory]) : temp.read()) }, 'upstream');
       if (!verification.ok) {
         this.#deps.metrics.verificationFailures.inc({ repository: this.name, code: verification.code });
         this.#log.error({ code: verification.code, object: path, upstream: redactUrl(result.url), sha256: stat.sha256 }, verification.reason);
@@ -335,6 +344,8 @@ export class MirrorRepository {
         verification: verification.record,
       };
       index.putObject(stored);
+      // Committed and indexed: the server sends them from memory instead of opening the blob.
+      if (inMemory) this.#deps.store.hot.set(stat.sha256, inMemory);
       if (ref.retain) index.trimObjects(this.name, ref.retain.group, ref.retain.keep);
       await this.#material.keep(stat.sha256, verification.material);
       return this.#served(stored, 'miss');
