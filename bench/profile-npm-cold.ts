@@ -91,22 +91,24 @@ export async function profileNpmCold(): Promise<void> {
   child.kill('SIGINT');
   await new Promise((resolve) => child.once('exit', resolve));
   await npm.stop();
-  for (const l of stderr.split('\n')) if (l.startsWith('PHASE')) console.log(l);
 
   const lines = stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine);
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
   const ms = (pick: (l: LogLine) => boolean): number[] => lines.filter(pick).map((l) => l.ms ?? 0);
-  const requests = ms((l) => l.msg === 'request' && (l.url ?? '').endsWith('.tgz'));
+  // The cold pass ends before the warm one starts, so its request lines come first.
+  const requests = lines.filter((l) => l.msg === 'request' && (l.url ?? '').endsWith('.tgz')).slice(0, tarballs.length).map((l) => l.ms ?? 0);
   const packuments = ms((l) => l.msg === 'Upstream request' && !(l.upstream ?? '').endsWith('.tgz') && !(l.upstream ?? '').includes('/-/npm/'));
   const upstreamTarballs = ms((l) => l.msg === 'Upstream request' && (l.upstream ?? '').endsWith('.tgz'));
   console.log(`${tarballs.length} cold tarball requests, ${CONCURRENCY} at a time${process.env.PROFILE_NPM_LOCKFILE ? '' : `, packuments of ${VERSIONS} version(s)`}: ${(wall / 1000).toFixed(2)} s wall`);
-  console.log(`  median ms: client-seen ${median(latencies).toFixed(1)}, mirror request ${median(requests)}, upstream packument ${median(packuments)}, upstream tarball ${median(upstreamTarballs)}`);
+  console.log(`  cold, median ms: client-seen ${median(latencies).toFixed(1)}, in the mirror ${median(requests)}; its upstream exchanges: packument ${median(packuments)}, tarball ${median(upstreamTarballs)}`);
   console.log(`  warm pass: ${(warmWall / 1000).toFixed(2)} s wall, client-seen median ${median(warmLatencies).toFixed(1)} ms`);
-  console.log(`  rest (verify, store, queueing): ${(median(requests) - median(packuments) - median(upstreamTarballs)).toFixed(1)} ms per request`);
-  const [file] = (await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile'));
-  const profile = JSON.parse(await readFile(join(profDir, file!), 'utf8')) as Parameters<typeof topSelf>[0];
+  // tsx's loader runs in a worker thread with a profile of its own: the main thread's is the largest.
+  const profiles = await Promise.all((await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile')).map(async (f) => ({ f, text: await readFile(join(profDir, f), 'utf8') })));
+  const main = profiles.sort((a, b) => b.text.length - a.text.length)[0]!;
+  const file = main.f;
+  const profile = JSON.parse(main.text) as Parameters<typeof topSelf>[0];
   for (const { share, name } of topSelf(profile, 25)) console.log(`${(share * 100).toFixed(1).padStart(5)}%  ${name}`);
-  if (process.env.PROFILE_KEEP === '1') console.log(`profile: ${join(profDir, file!)}`);
+  if (process.env.PROFILE_KEEP === '1') console.log(`profile: ${join(profDir, file)}`);
   else await removeDir(dataDir);
 }
 
