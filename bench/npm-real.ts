@@ -8,6 +8,7 @@
  *   rounds alternate (each cold round on a fresh mirror), so load on a shared machine hits both.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,14 +34,17 @@ export async function npmReal(): Promise<void> {
     const entries = Object.keys((JSON.parse(lockfile) as { packages: Record<string, unknown> }).packages).filter((k) => k.startsWith('node_modules/')).length;
     console.log(`  lockfile: ${entries} packages from the configured registry`);
 
-    const ci = async (label: string, base: string): Promise<number> => {
+    const cpus: Record<string, number[]> = {};
+    const ci = async (label: string, base: string, server?: MirrorTarget): Promise<number> => {
       const dir = await project(work, label.replace(/\W+/g, '-'), pkg, lockfile.replaceAll(registry, base));
+      const cpuBefore = server ? cpuMs(server.pids[0]!) : 0;
       const r = await runNpm(dir, ['ci', '--no-audit', '--no-fund'], { registry: base, timeoutMs: 900_000 });
+      if (server) (cpus[label] ??= []).push(cpuMs(server.pids[0]!) - cpuBefore);
       if (r.code !== 0) throw new Error(`${label}: npm ci failed (${r.code}): ${r.stderr.slice(-1500)}`);
       const installed = (await readdir(join(dir, 'node_modules'))).length;
       if (installed === 0) throw new Error(`${label}: nothing installed`);
       await rm(dir, { recursive: true, force: true });
-      console.log(`    ${label}: ${(r.durationMs / 1000).toFixed(2)} s`);
+      console.log(`    ${label}: ${(r.durationMs / 1000).toFixed(2)} s${server ? ` (mirror CPU ${(cpus[label]!.at(-1)! / 1000).toFixed(2)} s)` : ''}`);
       return r.durationMs;
     };
     const startMirror = async (): Promise<MirrorTarget> => {
@@ -56,22 +60,28 @@ export async function npmReal(): Promise<void> {
       direct.push(await ci('direct', registry));
       if (last) await last.stop();
       last = await startMirror();
-      cold.push(await ci('mirror cold', `${last.url}/npm/`));
-      warm.push(await ci('mirror warm', `${last.url}/npm/`));
+      cold.push(await ci('mirror cold', `${last.url}/npm/`, last));
+      warm.push(await ci('mirror warm', `${last.url}/npm/`, last));
     }
     const best = (xs: number[]): number => Math.min(...xs);
     const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const d = best(direct);
-    const show = (xs: number[]): string => `best ${(best(xs) / 1000).toFixed(2)} s (${(best(xs) / d).toFixed(2)}x direct), median ${(median(xs) / 1000).toFixed(2)} s (${(median(xs) / median(direct)).toFixed(2)}x direct's median)`;
+    const show = (xs: number[], label: string): string => `best ${(best(xs) / 1000).toFixed(2)} s (${(best(xs) / d).toFixed(2)}x direct), median ${(median(xs) / 1000).toFixed(2)} s (${(median(xs) / median(direct)).toFixed(2)}x direct's median); mirror CPU median ${(median(cpus[label]!) / 1000).toFixed(2)} s`;
     console.log(`  npm ci, ${entries}-package real tree, clean npm cache each time, ${ROUNDS} rounds (each cold one on an empty mirror); shared noisy machine`);
     console.log(`    direct:           best ${(d / 1000).toFixed(2)} s, median ${(median(direct) / 1000).toFixed(2)} s`);
-    console.log(`    countersign cold: ${show(cold)}`);
-    console.log(`    countersign warm: ${show(warm)}; peak RSS ${last ? peakOf(last) : 'n/a'}`);
+    console.log(`    countersign cold: ${show(cold, 'mirror cold')}`);
+    console.log(`    countersign warm: ${show(warm, 'mirror warm')}; peak RSS ${last ? peakOf(last) : 'n/a'}`);
   } finally {
     for (const t of started) await t.stop();
     await rm(work, { recursive: true, force: true });
     pinSelf();
   }
+}
+
+/** User + system CPU time of a process so far (Linux /proc), in ms. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 async function project(work: string, name: string, pkg: object, lockfile: string | undefined): Promise<string> {
