@@ -4,7 +4,9 @@
  * ever slows a target down) and prints one table with ratios against the anchors, all measured
  * in this run. Asserts that no measured round reached the fixture upstream.
  */
+import { cpus } from 'node:os';
 import { load, loadGenerator, type LoadResult } from './load-child.js';
+import { CORES_NOTE } from './settings.js';
 import { isSkipped, peakOf, type Skipped, type Target } from './anchors/target.js';
 
 export interface Measured {
@@ -53,7 +55,7 @@ export async function compare(measured: Measured[], skipped: Skipped[], opts: Co
 }
 
 function printTable(opts: CompareOptions, rows: Row[], skipped: Skipped[]): void {
-  console.log(`  ${opts.title} — ${opts.connections} connections, ${opts.seconds} s a round, best of ${opts.rounds} (by ${opts.best === 'rps' ? 'req/s' : 'p99'}); load: ${loadGenerator}; shared noisy 2-core machine`);
+  console.log(`  ${opts.title} — ${opts.connections} connections, ${opts.seconds} s a round, best of ${opts.rounds} (by ${opts.best === 'rps' ? 'req/s' : 'p99'}); load: ${loadGenerator}; ${CORES_NOTE}; shared noisy ${cpus().length}-core machine`);
   const width = Math.max(...rows.map((r) => r.name.length), 12);
   for (const r of rows) {
     console.log(`    ${r.name.padEnd(width)}  ${r.result.rps.toFixed(0).padStart(7)} req/s  p99 ${String(r.result.p99).padStart(6)} ms  errors ${r.result.errors}  ${((r.result.bytesPerRequest ?? 0) / 1024).toFixed(0)} KiB/response  peak RSS ${r.peak}`);

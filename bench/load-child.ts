@@ -8,6 +8,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { ALL_CORES } from './settings.js';
 
 export const hasTaskset = spawnSync('taskset', ['--version']).status === 0;
 export const loadGenerator: 'wrk' | 'autocannon' = process.env.BENCH_LOADGEN !== 'autocannon' && spawnSync('wrk', ['-v']).error === undefined ? 'wrk' : 'autocannon';
@@ -24,7 +25,7 @@ export function load(url: string, paths: string[], opts: { connections: number; 
   const argv = loadGenerator === 'wrk'
     ? ['wrk', '-t1', `-c${opts.connections}`, `-d${opts.seconds}s`, '--timeout', '30s', '-s', join(process.cwd(), 'bench', 'wrk-rotate.lua'), url, '--', ...paths]
     : [process.execPath, '--import', 'tsx', 'bench/load.ts', url, String(opts.connections), String(opts.seconds), opts.accept ?? '', ...paths];
-  const [cmd, ...args] = hasTaskset ? ['taskset', '-c', '1', ...argv] : argv;
+  const [cmd, ...args] = hasTaskset && !ALL_CORES ? ['taskset', '-c', '1', ...argv] : argv;
   const env = { ...process.env, BENCH_ACCEPT: opts.accept ?? '' };
   return new Promise((resolve, reject) => {
     execFile(cmd!, args, { maxBuffer: 1 << 20, env }, (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadResult)));
@@ -33,7 +34,7 @@ export function load(url: string, paths: string[], opts: { connections: number; 
 
 /** The target (this process) on CPU 0, the load generator on CPU 1. */
 export function pinSelf(): void {
-  if (hasTaskset) spawnSync('taskset', ['-cp', '0', String(process.pid)]);
+  if (hasTaskset && !ALL_CORES) spawnSync('taskset', ['-cp', '0', String(process.pid)]);
 }
 
 /** Every CPU for this process again (not availableParallelism(): it counts only the CPUs we are pinned to). */

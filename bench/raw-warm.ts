@@ -15,6 +15,7 @@ import { compare, split } from './compare.js';
 import { CONNECTIONS, ROUNDS, SECONDS, warm } from './settings.js';
 
 const COLD_CONCURRENCY = Number(process.env.BENCH_COLD_CONCURRENCY ?? 1000);
+const BASELINE = process.env.BENCH_BASELINE;
 
 export async function rawWarm(): Promise<void> {
   const [upstream, key] = await Promise.all([startFixtureUpstream(), makeUpstreamPgpKey()]);
@@ -35,12 +36,19 @@ export async function rawWarm(): Promise<void> {
       },
     );
     started.push(mirror);
+    // BENCH_BASELINE=<another checkout>: its mirror measured beside this one (an A/B of a change).
+    const baseline = BASELINE ? await startMirrorProcess(
+      [{ name: 'files', format: 'raw', upstream: upstream.url, trust: { keyring: 'upstream.asc', checksums: 'sha256' }, metadataTtl: '1h' }],
+      { files: { 'upstream.asc': key.armoredPublic }, checkout: BASELINE },
+    ) : undefined;
+    if (baseline) started.push(baseline);
     const { targets, skipped } = split([await startNginxCache(upstream.url), await startBareNode(bare)]);
     started.push(...targets);
     const mirrorPaths = files.map((f) => `/files${f}`);
     await warm(mirror.url, mirrorPaths);
+    if (baseline) await warm(baseline.url, mirrorPaths);
     for (const t of targets) if (t.name.startsWith('nginx')) await warm(t.url, files);
-    await compare([{ target: mirror, paths: mirrorPaths }, ...targets.map((t) => ({ target: t, paths: files }))], skipped, {
+    await compare([{ target: mirror, paths: mirrorPaths }, ...(baseline ? [{ target: baseline, paths: mirrorPaths }] : []), ...targets.map((t) => ({ target: t, paths: files }))], skipped, {
       title: 'Raw files, 50 KB, warm hits', connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, best: 'rps', upstreamRequests: () => upstream.requests(),
     });
 

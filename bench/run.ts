@@ -5,8 +5,8 @@
  * absolute numbers drift on shared 2-core machines. Anchors are installed on demand by
  * scripts/bench-anchors.sh (BENCH_NO_INSTALL=1 skips that); an anchor that cannot be installed
  * or started is skipped with the reason printed. `BENCH=oci` pulls a 1 GiB blob and needs
- * ~3 GiB of free disk. Figures are single-core (the mirror on one CPU): a worker per core is not
- * built, so there are no multi-core figures.
+ * ~3 GiB of free disk. Figures are single-core (every server on CPU 0, the load generator on
+ * CPU 1) unless BENCH_CORES=all: then the mirror runs a worker per core and nothing is pinned.
  */
 import { spawnSync } from 'node:child_process';
 import { hasTaskset, loadGenerator, pinSelf } from './load-child.js';
@@ -20,6 +20,7 @@ import { ociBigBlob } from './oci-big-blob.js';
 import { ociWarmBlobs } from './oci-warm-blobs.js';
 import { rawWarm } from './raw-warm.js';
 import { rpmScale } from './rpm-scale.js';
+import { ALL_CORES } from './settings.js';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   'npm-tarballs': npmWarmTarballs,
@@ -44,7 +45,9 @@ if (process.env.BENCH_NO_INSTALL !== '1') {
   if (r.status !== 0) console.log(`scripts/bench-anchors.sh exited ${r.status}; missing anchors will be skipped`);
 }
 pinSelf();
-console.log(`single-core figures: the mirror and every anchor on CPU 0, the load generator (${loadGenerator}) on CPU 1${hasTaskset ? '' : ' (taskset missing: NOT pinned)'}; multi-core (a worker per core) is not built`);
+console.log(ALL_CORES
+  ? `multi-core figures: the mirror with a worker per core, nginx with worker_processes auto, the load generator (${loadGenerator}), all unpinned`
+  : `single-core figures: the mirror and every anchor on CPU 0, the load generator (${loadGenerator}) on CPU 1${hasTaskset ? '' : ' (taskset missing: NOT pinned)'}; BENCH_CORES=all for multi-core figures`);
 for (const name of selected) {
   console.log(`== ${name}`);
   try {

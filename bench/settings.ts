@@ -2,6 +2,13 @@
 export const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+/**
+ * `BENCH_CORES=all`: every server may use every core (the mirror with a worker per core, nginx
+ * with `worker_processes auto`), and so may the load generator: multi-core figures, beside the
+ * default single-core ones (server on CPU 0, load generator on CPU 1).
+ */
+export const ALL_CORES = process.env.BENCH_CORES === 'all';
+export const CORES_NOTE = ALL_CORES ? 'all cores (servers and load generator unpinned, the mirror with a worker per core)' : 'one core (servers on CPU 0, load generator on CPU 1)';
 
 /** GETs every path `passes` times, in order, and fails on anything but 200: fills a cache. */
 export async function warm(base: string, paths: string[], opts: { passes?: number; accept?: string } = {}): Promise<void> {

@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   KEY_ERROR: { status: 500, summary: 'A key could not be loaded or used' },
   STORE_ERROR: { status: 500, summary: 'The store failed' },
   STORE_FULL: { status: 507, summary: 'The data directory is full: nothing was stored, retry when space returns' },
+  PRIMARY_NEEDED: { status: 503, summary: 'A worker cannot answer this alone and the primary process did not' },
   INTERNAL: { status: 500, summary: 'Internal error' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 

@@ -5,9 +5,11 @@
  * as the nginx anchor's `keepalive_requests` (see nginx.ts), so neither pays reconnects the other does not.
  */
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { configText, freePort, makeDataDir, removeDir } from '../../test/helpers/mirror-harness.js';
+import { ALL_CORES } from '../settings.js';
+import { childPids } from './process-memory.js';
 import { spawnOnCpu0, stopChild, waitUntilUp, type Target } from './target.js';
 
 export interface MirrorTarget extends Target {
@@ -17,7 +19,8 @@ export interface MirrorTarget extends Target {
 type Repositories = ConfigInput['repositories'];
 
 /** `files` are written into the data directory first (keyrings the config names); `anyCpu`: not pinned to CPU 0. */
-export async function startMirrorProcess(repositories: Repositories, opts: { files?: Record<string, string | Buffer>; dataDir?: string; extra?: Partial<ConfigInput>; anyCpu?: boolean } = {}): Promise<MirrorTarget> {
+/** `checkout`: another checkout's `bin/countersign.js` (an A/B run against an earlier build), named after it. */
+export async function startMirrorProcess(repositories: Repositories, opts: { files?: Record<string, string | Buffer>; dataDir?: string; extra?: Partial<ConfigInput>; anyCpu?: boolean; checkout?: string } = {}): Promise<MirrorTarget> {
   const dataDir = opts.dataDir ?? (await makeDataDir());
   for (const [name, bytes] of Object.entries(opts.files ?? {})) await writeFile(join(dataDir, name), bytes);
   const port = await freePort();
@@ -28,16 +31,19 @@ export async function startMirrorProcess(repositories: Repositories, opts: { fil
     dataDir,
     log: { level: 'error' },
     ...opts.extra,
-    listen: { ...opts.extra?.listen, host: '127.0.0.1', port, maxRequestsPerSocket: 0 },
+    listen: { workers: ALL_CORES ? 'auto' : 1, ...opts.extra?.listen, host: '127.0.0.1', port, maxRequestsPerSocket: 0 },
     repositories,
   }));
-  const child = spawnOnCpu0(process.execPath, [join(process.cwd(), 'bin', 'countersign.js'), 'serve', '--config', configFile], { anyCpu: opts.anyCpu ?? false });
+  const child = spawnOnCpu0(process.execPath, [join(opts.checkout ?? process.cwd(), 'bin', 'countersign.js'), 'serve', '--config', configFile], { anyCpu: opts.anyCpu ?? false });
   await waitUntilUp(`${url}/-/health`, child, 'countersign serve');
   return {
-    name: 'countersign',
+    name: opts.checkout ? `countersign@${basename(opts.checkout)}` : 'countersign',
     url,
     dataDir,
-    pids: [child.pid!],
+    // The primary and its workers (listen.workers), whose peaks are summed.
+    get pids() {
+      return [child.pid!, ...childPids(child.pid!)];
+    },
     async stop() {
       await stopChild(child);
       if (!opts.dataDir) await removeDir(dataDir);

@@ -14,6 +14,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../test/helpers/mirror-harness.js';
+import { ALL_CORES } from '../settings.js';
 import { spawnOnCpu0, stopChild, waitUntilUp, type Skipped, type Target } from './target.js';
 
 const NGINX = process.env.BENCH_NGINX ?? '/usr/sbin/nginx';
@@ -29,7 +30,7 @@ export async function startNginxCache(upstreamUrl: string): Promise<Target | Ski
   const root = process.getuid?.() === 0;
   const conf = `
 daemon off;
-worker_processes 1;
+worker_processes ${ALL_CORES ? 'auto' : 1};
 ${root ? `user ${userInfo().username};` : ''}
 pid ${prefix}/nginx.pid;
 error_log ${prefix}/logs/error.log error;

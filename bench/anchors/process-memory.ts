@@ -16,3 +16,12 @@ export function peakMiB(pids: number[]): number | undefined {
   const peaks = pids.map((p) => vmMiB(p, 'VmHWM')).filter((v): v is number => v !== undefined);
   return peaks.length === 0 ? undefined : Math.round(peaks.reduce((a, b) => a + b, 0) * 10) / 10;
 }
+
+/** The children of a process (Linux), e.g. the mirror's workers; none once it is gone. */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}

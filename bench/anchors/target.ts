@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hasTaskset } from '../load-child.js';
+import { ALL_CORES } from '../settings.js';
 import { peakMiB } from './process-memory.js';
 
 export interface Target {
@@ -29,7 +30,7 @@ export const peakOf = (t: Target): string => {
 
 /** The server on CPU 0 (the load generator takes CPU 1, see load-child.ts); `anyCpu`: not pinned. */
 export function spawnOnCpu0(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; anyCpu?: boolean } = {}): ChildProcess {
-  const [c, ...a] = hasTaskset && !opts.anyCpu ? ['taskset', '-c', '0', cmd, ...args] : [cmd, ...args];
+  const [c, ...a] = hasTaskset && !opts.anyCpu && !ALL_CORES ? ['taskset', '-c', '0', cmd, ...args] : [cmd, ...args];
   const child = spawn(c!, a, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });

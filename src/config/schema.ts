@@ -115,6 +115,12 @@ export const configSchema = z.strictObject({
       maxRequestsPerSocket: z.number().int().min(0).default(1000),
       maxHeadersCount: z.number().int().positive().max(2000).default(100),
       maxHeaderSize: byteSize.default(16 * 1024),
+      /**
+       * Processes serving the HTTP port: `auto` is one per core. With more than one, workers answer
+       * warm hits from the store and a primary process does all fetching, verifying, signing and
+       * writing (see src/server/cluster.ts); the connection limits apply per worker.
+       */
+      workers: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]).default(1),
     })
     // 0 would switch node's timeout off: a mirror facing slow clients keeps every one.
     .refine((l) => l.headersTimeout > 0, { message: 'must be more than 0', path: ['headersTimeout'] })

@@ -2,6 +2,7 @@
 import type { Store } from '../store/open-store.js';
 import type { DerivedKey } from '../store/types.js';
 import { SingleFlight } from '../upstream/single-flight.js';
+import { primaryNeeded } from './primary-needed.js';
 
 export interface DerivedBytes {
   bytes: Buffer;
@@ -59,6 +60,7 @@ export class DerivedCache {
   async get(key: DerivedKey, make: () => Promise<Made>, onMade?: (made: DerivedBytes) => void): Promise<DerivedBytes> {
     const known = await loadDerived(this.#store, key);
     if (known) return known;
+    if (this.#store.replica) throw primaryNeeded(key.repository, key.subject);
     return this.#flights.run(`${key.repository}\0${key.kind}\0${key.subject}\0${key.keyId}`, async () => {
       const { bytes, unverified } = await make();
       const made = await saveDerived(this.#store, key, bytes, unverified);

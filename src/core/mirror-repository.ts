@@ -26,6 +26,7 @@ import { SignatureMaterial } from './signature-material.js';
 import type { RepositoryTrust } from './signing-ledger.js';
 import { assertFitsInMemory, currentExpectations, verifyObject, type BytesToVerify, type ObjectVerification } from './verify-object.js';
 import { mapLimit } from '../formats/map-limit.js';
+import { primaryNeeded } from './primary-needed.js';
 
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 /** Failures after which a cached copy is better than an error. */
@@ -46,6 +47,8 @@ export interface MirrorRepositoryDeps {
   trust: { epoch: string; anchor: 'pinned' | 'first-use' };
 }
 
+/** The most `requiresVouched` objects tried for one object (Debian: the package lists of the suites served). */
+const VOUCHED_REQUIREMENTS = 64;
 /** Files served with a new index revision (its companions) fetched at once. */
 const COMPANION_CONCURRENCY = 6;
 /**
@@ -173,6 +176,7 @@ export class MirrorRepository {
         throw new MirrorError('UPSTREAM_NOT_FOUND', `The upstream has no ${path} (HTTP ${missed}, remembered for notFoundTtl)`, { repository: this.name, object: path });
       }
     }
+    if (this.#deps.store.replica) throw primaryNeeded(this.name, path);
     // Prerequisites are fetched outside this object's flight: verifying them may fetch this very
     // object (an RPM primary takes its packages as companions), which would otherwise wait on itself.
     const prerequisites = this.#fetchPrerequisites(ref);
@@ -198,9 +202,25 @@ export class MirrorRepository {
 
   /** Indexes that vouch for an object are verified before the object is fetched, so it has something to match. */
   async #fetchPrerequisites(ref: ObjectRef): Promise<void> {
-    if (!ref.requires?.length || this.config.verify === 'off') return;
-    if (currentExpectations(this.#deps.store.index, this.trust, ref.path).length > 0) return;
-    for (const req of ref.requires) await this.fetchObject(req);
+    if ((!ref.requires?.length && !ref.requiresVouched) || this.config.verify === 'off') return;
+    const vouched = (): boolean => currentExpectations(this.#deps.store.index, this.trust, ref.path).length > 0;
+    if (vouched()) return;
+    for (const req of ref.requires ?? []) await this.fetchObject(req);
+    if (!ref.requiresVouched) return;
+    const { mark, ref: refOf } = ref.requiresVouched;
+    let failed: unknown;
+    for (const path of this.#deps.store.index.vouchedPaths(this.name, this.trust.epoch, mark, VOUCHED_REQUIREMENTS)) {
+      if (vouched()) return;
+      try {
+        await this.fetchObject(refOf(path));
+      } catch (err) {
+        // Another one may vouch for the object: the failure is the answer only if none does.
+        failed = err;
+        const reason = isMirrorError(err) ? `${err.code}: ${err.message}` : String(err);
+        this.#log.warn({ object: ref.path, requirement: path, err: reason }, 'a vouched requirement could not be fetched');
+      }
+    }
+    if (failed !== undefined && !vouched()) throw failed;
   }
 
   /** `prerequisites`: the fetch of what vouches for this object, awaited before any bytes of it are used. */

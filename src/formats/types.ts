@@ -35,6 +35,14 @@ export interface ObjectRef {
    */
   downloadWithRequires?: boolean;
   /**
+   * `requires` named by the store instead of the format: the objects a verified index vouched for
+   * under today's trust whose path ends with `mark`, most recently vouched first, fetched (through
+   * `ref`) one after another while nothing vouches for this object yet, one failing not stopping the
+   * others. Lazily read package lists (Debian's) are found this way after a restart and in every
+   * worker alike, as what vouched for them is stored, not remembered.
+   */
+  requiresVouched?: { mark: string; ref(path: string): ObjectRef };
+  /**
    * The object's SHA-256 is its name (OCI blobs and manifests by digest): on a cold miss clients
    * may take the bytes as they download, since the mirror withholds the end until they match.
    */

@@ -17,15 +17,20 @@ export const REDACT_PATHS = [
   '*.privateKey',
 ];
 
-/** Log lines are written in blocks of this size, and at least this often (a quiet mirror's lines still appear). */
-const LOG_BUFFER_BYTES = 4096;
+/**
+ * Log lines are written in blocks of whole lines, at most PIPE_BUF (4 KiB) each, and at least this
+ * often (a quiet mirror's lines still appear). Writes of at most PIPE_BUF to a pipe are atomic, so
+ * the lines of several processes sharing stderr (listen.workers) never interleave inside a line.
+ */
+const PIPE_BUF = 4096;
+const LOG_BUFFER_BYTES = 3584;
 const LOG_FLUSH_MS = 1000;
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   const options = { level, base: { app: 'countersign' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
   if (destination) return pino(options, destination);
   // Buffered: one write per few KiB instead of one per request line (a warm hit costs less than its log line otherwise).
-  const boom = pino.destination({ dest: 2, sync: false, minLength: LOG_BUFFER_BYTES });
+  const boom = pino.destination({ dest: 2, sync: false, minLength: LOG_BUFFER_BYTES, maxWrite: PIPE_BUF });
   setInterval(() => boom.flush(), LOG_FLUSH_MS).unref();
   return pino(options, boom);
 }

@@ -20,6 +20,7 @@ import { persistentServerCertificate, type ServerTls } from '../keys/server-cert
 import type { KeyStore } from '../keys/types.js';
 import { accessLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
+import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { openStore, type Store } from '../store/open-store.js';
 import { applyLimits, serverOptions, type ActiveResponses } from './connection-limits.js';
 import { sendError, toMirrorError } from './error-response.js';
@@ -29,6 +30,7 @@ import { openRepositories, type SkippedRepository } from './open-repositories.js
 import { publicError, setSecurityHeaders, type Internals } from './response-security.js';
 import { parseSafePath } from './safe-path.js';
 import { PassThrough } from './pass-through.js';
+import { PrimaryForward } from './primary-forward.js';
 import { sendServed } from './send-served.js';
 
 export interface App {
@@ -40,8 +42,14 @@ export interface App {
   repositories: MirrorRepository[];
   skipped: SkippedRepository[];
   handle(req: IncomingMessage, res: ServerResponse): void;
-  /** Starts the HTTP listener, and the HTTPS one beside it when `listen.https` is set. */
+  /**
+   * Starts the HTTP listener, and the HTTPS one beside it when `listen.https` is set. A primary
+   * with workers answers them on its private socket instead of the public HTTP port (they hold
+   * it); a worker listens on the public HTTP port only.
+   */
   listen(): Promise<{ server: Server; url: string; httpsUrl?: string }>;
+  /** The Prometheus text of this process (a primary with workers adds theirs: see cluster.ts). */
+  metricsText(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -54,11 +62,25 @@ export interface BuildAppOptions {
    * instead of sleeping. Signature and token expiry keep to real time.
    */
   now?: () => number;
+  /** One process (default), or the primary or a worker of `listen.workers` (cluster.ts). */
+  role?: AppRole;
 }
+
+/** One process's metrics as prom-client's getMetricsAsJSON gives them (sent over IPC). */
+export type WorkerMetrics = MetricObjectWithValues<MetricValue<string>>[];
+
+export type AppRole =
+  | { kind: 'single' }
+  | { kind: 'primary'; socketPath: string; workerMetrics(): Promise<WorkerMetrics[]> }
+  | { kind: 'worker'; socketPath: string; epochs: Readonly<Record<string, string>>; workers: number };
 
 export async function buildApp(config: Config, opts: BuildAppOptions): Promise<App> {
   const { log } = opts;
-  const store = await openStore(config.dataDir, { memoryCacheBytes: config.limits.memoryCache });
+  const role = opts.role ?? { kind: 'single' };
+  const worker = role.kind === 'worker' ? role : undefined;
+  // Each worker keeps its share of limits.memoryCache (its hot set is the one its connections ask for).
+  const memoryCacheBytes = worker ? Math.floor(config.limits.memoryCache / worker.workers) : config.limits.memoryCache;
+  const store = await openStore(config.dataDir, { memoryCacheBytes, replica: worker !== undefined });
   const passphrase = (opts.env ?? process.env).COUNTERSIGN_KEY_PASSPHRASE || undefined;
   const keys = await openKeyStore({
     dir: `${config.dataDir}/keys`,
@@ -72,6 +94,7 @@ export async function buildApp(config: Config, opts: BuildAppOptions): Promise<A
   const views = new DerivedViews(store, ledger);
   const { repositories, skipped, closeUpstreams } = await openRepositories(config, {
     formats: opts.formats, env: opts.env ?? process.env, store, keys, signatures, views, metrics, log, now: opts.now ?? Date.now,
+    ...(worker ? { epochs: worker.epochs } : {}),
   });
   const byName = new Map(repositories.map((r) => [r.name, r]));
   const servers: Server[] = [];
@@ -80,7 +103,10 @@ export async function buildApp(config: Config, opts: BuildAppOptions): Promise<A
   const internals: Internals = { dirs: [config.dataDir, config.configDir, resolve(config.dataDir)] };
   const accessLog = accessLogger(log);
   const passThrough = new PassThrough();
+  // Per process, as nginx's worker_connections: the kernel shares connections out unevenly, so a
+  // share of the limit would refuse clients a single process takes.
   const limits = { ...config.listen };
+  const forward = worker ? new PrimaryForward(worker.socketPath) : undefined;
 
   const app: App = {
     config, store, keys, metrics, log, repositories, skipped,
@@ -89,22 +115,29 @@ export async function buildApp(config: Config, opts: BuildAppOptions): Promise<A
       res.once('close', () => {
         if (active.get(req.socket) === res) active.delete(req.socket);
       });
-      void route(app, byName, req, res, internals, accessLog, passThrough);
+      void route(app, byName, req, res, internals, accessLog, passThrough, forward);
     },
     async listen() {
+      const https = config.listen.https ? await listenHttps(config.listen.https.port) : undefined;
+      if (role.kind === 'primary') {
+        // Workers hold the public HTTP port and apply the listen limits there; what they cannot
+        // answer alone comes here, over a socket only this user can reach.
+        const internal = createServer(serverOptions(limits), app.handle);
+        internal.keepAliveTimeout = limits.keepAliveTimeout;
+        await new Promise<void>((resolve, reject) => internal.once('error', reject).listen(role.socketPath, () => resolve()));
+        servers.push(internal);
+        return { server: internal, url: `unix:${role.socketPath}`, ...(https ? { httpsUrl: https } : {}) };
+      }
       const server = createServer(serverOptions(limits), app.handle);
       applyLimits(server, limits, { metrics, log, active });
       const url = await listenOn(server, config.listen.port, config.listen.host, 'http');
       servers.push(server);
-      if (!config.listen.https) return { server, url };
-      const tls = await tlsMaterial(config, keys, passphrase);
-      if (tls.issued) log.info({ fingerprint256: tls.issued.fingerprint256, outcome: tls.issued.outcome }, 'https certificate');
-      const secure = createHttpsServer({ cert: tls.cert, key: tls.key, ...serverOptions(limits) }, app.handle);
-      applyLimits(secure, limits, { metrics, log, active });
-      const httpsUrl = await listenOn(secure, config.listen.https.port, config.listen.host, 'https');
-      servers.push(secure);
-      log.info({ url: httpsUrl, issuedByOrgCa: !config.listen.https.cert }, 'https listener');
-      return { server, url, httpsUrl };
+      return { server, url, ...(https ? { httpsUrl: https } : {}) };
+    },
+    async metricsText() {
+      if (role.kind !== 'primary') return metrics.registry.metrics();
+      const all = [await metrics.registry.getMetricsAsJSON(), ...(await role.workerMetrics())];
+      return AggregatorRegistry.aggregate(all).metrics();
     },
     async close() {
       await Promise.all(servers.map((s) => new Promise<void>((resolve) => {
@@ -112,10 +145,24 @@ export async function buildApp(config: Config, opts: BuildAppOptions): Promise<A
         s.closeIdleConnections();
       })));
       passThrough.close();
+      forward?.close();
       await closeUpstreams();
       await store.close();
     },
   };
+
+  /** The HTTPS listener (`listen.https`, kept by the primary when there are workers), with the operator's certificate or one the org CA issued. */
+  async function listenHttps(port: number): Promise<string | undefined> {
+    if (worker) return undefined;
+    const tls = await tlsMaterial(config, keys, passphrase);
+    if (tls.issued) log.info({ fingerprint256: tls.issued.fingerprint256, outcome: tls.issued.outcome }, 'https certificate');
+    const secure = createHttpsServer({ cert: tls.cert, key: tls.key, ...serverOptions(limits) }, app.handle);
+    applyLimits(secure, limits, { metrics, log, active });
+    const httpsUrl = await listenOn(secure, port, config.listen.host, 'https');
+    servers.push(secure);
+    log.info({ url: httpsUrl, issuedByOrgCa: !config.listen.https!.cert }, 'https listener');
+    return httpsUrl;
+  }
   return app;
 }
 
@@ -145,7 +192,7 @@ async function tlsMaterial(config: Config, keys: KeyStore, passphrase: string | 
 
 async function route(
   app: App, byName: Map<string, MirrorRepository>, req: IncomingMessage, res: ServerResponse, internals: Internals, accessLog: Logger,
-  passThrough: PassThrough,
+  passThrough: PassThrough, forward: PrimaryForward | undefined,
 ): Promise<void> {
   const started = performance.now();
   const reqId = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || nextRequestId();
@@ -155,6 +202,9 @@ async function route(
   let repoName = '-';
   let format = '-';
   let bytes = 0;
+  // Whether the primary answered this request (a worker's), and whether it was asked.
+  let forwarded = false;
+  let triedForward = false;
   // Set while serving /v2/…: errors then take the distribution-spec shape (the repository's own renderer once known).
   let distribution: { repo?: MirrorRepository; path: string } | undefined;
   // Set once a repository whose format renders its own errors (Swift's problem details) is known.
@@ -186,6 +236,13 @@ async function route(
     const first = /^\/([a-z0-9._-]*)(?:[/?]|$)/.exec(url)?.[1];
     const repo = first === undefined ? undefined : byName.get(first);
     const [head0 = '', ...rest] = parseSafePath(url, repo?.pathPolicy).segments;
+    if (head0 === '-' && forward) {
+      // The mirror's own endpoints (health, metrics, keys, setup) speak for the whole mirror: the primary answers them.
+      triedForward = true;
+      await forwardOrFail(forward, req, res, reqId);
+      forwarded = true;
+      return;
+    }
     if (head0 === '-') {
       const endpoint = MIRROR_ENDPOINTS[rest[0] ?? ''];
       if (!endpoint) throw new MirrorError('NOT_FOUND', `No mirror endpoint /-/${rest[0] ?? ''}`);
@@ -204,6 +261,17 @@ async function route(
       ? await passThrough.forward(req, res, served.passThrough, query.query ?? '', repo.name)
       : await sendServed(req, res, served, app.store.blobs, app.store.hot);
   } catch (err) {
+    if (forward && !res.headersSent && !triedForward && !ANSWERED_BY_WORKERS.has((err as MirrorError).code)) {
+      // Anything but a fresh stored answer (a miss, a revalidation, a view not made yet, an error
+      // whose answer depends on state) is the primary's: it fetches, verifies, signs and stores.
+      try {
+        await forwardOrFail(forward, req, res, reqId);
+        forwarded = true;
+        return;
+      } catch (failed) {
+        err = failed;
+      }
+    }
     if (res.headersSent && (err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') {
       // The client left while its body was being sent: normal for pulls that get cancelled, not a mirror failure.
       app.log.info({ reqId, repo: repoName, url: req.url }, 'client closed the connection before the body was sent');
@@ -222,9 +290,25 @@ async function route(
       sendRendered(res, rendered, head);
     }
   } finally {
-    app.metrics.requests.inc({ repository: repoName, format, status: String(res.statusCode) });
-    if (bytes > 0) app.metrics.bytesServed.inc({ repository: repoName }, bytes);
-    accessLog.info({ reqId, repo: repoName, method: req.method, url: req.url, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request');
+    // A forwarded request is counted and logged once, by the primary that answered it.
+    if (!forwarded) {
+      app.metrics.requests.inc({ repository: repoName, format, status: String(res.statusCode) });
+      if (bytes > 0) app.metrics.bytesServed.inc({ repository: repoName }, bytes);
+      accessLog.info({ reqId, repo: repoName, method: req.method, url: req.url, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request');
+    }
+  }
+}
+
+/** Errors that do not depend on the store: a worker answers them itself. */
+const ANSWERED_BY_WORKERS = new Set<string>(['BAD_PATH', 'METHOD_NOT_ALLOWED', 'REPOSITORY_NOT_FOUND']);
+
+/** Relays the primary's answer; a relay cut after its headers is ended here (the client sees a short body). */
+async function forwardOrFail(forward: PrimaryForward, req: IncomingMessage, res: ServerResponse, reqId: string): Promise<void> {
+  try {
+    await forward.send(req, res, reqId);
+  } catch (err) {
+    if (!res.headersSent) throw err;
+    res.destroy();
   }
 }
 

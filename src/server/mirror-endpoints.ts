@@ -24,7 +24,7 @@ const health: Handler = (app, req, res) => {
 };
 
 const metrics: Handler = async (app, req, res) => {
-  send(res, 200, app.metrics.registry.contentType, await app.metrics.registry.metrics(), req.method === 'HEAD');
+  send(res, 200, app.metrics.registry.contentType, await app.metricsText(), req.method === 'HEAD');
 };
 
 const keys: Handler = (app, req, res, rest) => {

@@ -31,6 +31,11 @@ export async function openRepositories(
     signatures: DerivedSignatures; views: DerivedViews; metrics: Metrics; log: Logger;
     /** The clock cache freshness is judged by (see MirrorRepositoryDeps.now). */
     now: () => number;
+    /**
+     * A worker's repositories (listen.workers): trust epochs as the primary computed them at its
+     * start (it alone prunes and counts trust changes), and no upstream client.
+     */
+    epochs?: Readonly<Record<string, string>>;
   },
 ): Promise<{ repositories: MirrorRepository[]; skipped: SkippedRepository[]; closeUpstreams(): Promise<void> }> {
   const repositories: MirrorRepository[] = [];
@@ -66,9 +71,9 @@ export async function openRepositories(
       now: deps.now,
     });
     const epochOf = () => trustEpoch({ mode: repo.verify, anchor: repo.anchor, upstream, trust, material, acceptedChanges: deps.store.index.trustGeneration(repo.name) });
-    let epoch = epochOf();
+    let epoch = deps.epochs ? primaryEpoch(deps.epochs, repo.name) : epochOf();
     // Digests vouched for under other trust are never consulted again: drop them, so they do not pile up.
-    const pruned = deps.store.index.pruneExpectations(repo.name, epoch);
+    const pruned = deps.epochs ? 0 : deps.store.index.pruneExpectations(repo.name, epoch);
     if (pruned > 0) {
       deps.log.info({ repo: repo.name, pruned }, 'dropped expectations recorded under another trust epoch');
       // Trust changed since the last start. Going back to an earlier configuration (A → B → A) must not
@@ -77,7 +82,7 @@ export async function openRepositories(
       deps.store.index.bumpTrustGeneration(repo.name);
       epoch = epochOf();
     }
-    const client = config.offline ? undefined : createClient({ ...repo, upstream }, deps.metrics, deps.log);
+    const client = config.offline || deps.epochs ? undefined : createClient({ ...repo, upstream }, deps.metrics, deps.log);
     if (client) clients.push(client);
     repositories.push(new MirrorRepository({ ...repo, upstream }, format, client, {
       store: deps.store, signatures: deps.signatures, views: deps.views, publicUrl: config.publicUrl,
@@ -87,6 +92,12 @@ export async function openRepositories(
     deps.log.info({ repo: repo.name, format: repo.format, upstream: redactUrl(upstream), verify: repo.verify, anchor: repo.anchor, trustEpoch: epoch }, 'repository ready');
   }
   return { repositories, skipped, closeUpstreams: async () => void (await Promise.all(clients.map((c) => c.close()))) };
+}
+
+function primaryEpoch(epochs: Readonly<Record<string, string>>, repository: string): string {
+  const epoch = epochs[repository];
+  if (!epoch) throw new MirrorError('CONFIG_INVALID', `The primary process opened no repository "${repository}": the worker's configuration differs`, { repository });
+  return epoch;
 }
 
 async function resolveUpstream(

@@ -6,12 +6,20 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Served } from '../core/served.js';
+import type { VerificationRecord } from '../formats/types.js';
 import type { MemoryCache } from '../store/memory-cache.js';
 import type { BlobStore } from '../store/types.js';
+import { SingleFlight } from '../upstream/single-flight.js';
 import { inertContentType } from './response-security.js';
 
-/** Blobs up to this size are served from memory once read: a file open per request costs more than the bytes. */
-const HOT_BLOB_MAX = 512 * 1024;
+/**
+ * Blobs up to this size are served from memory once read: a file open and read per request costs
+ * more than the bytes (OCI layers of a few MiB are pulled by every build). The memory cache's own
+ * bounds (limits.memoryCache, a quarter of it per entry) decide what stays.
+ */
+const HOT_BLOB_MAX = 4 * 1024 * 1024;
+/** One read per blob however many requests want it at once (1,000 cold clients must not read 1,000 copies). */
+const hotReads = new WeakMap<MemoryCache, SingleFlight<string, Buffer>>();
 
 export async function sendServed(req: IncomingMessage, res: ServerResponse, served: Served, blobs: BlobStore, hot: MemoryCache): Promise<number> {
   const etag = `"sha256:${served.sha256}"`;
@@ -19,7 +27,7 @@ export async function sendServed(req: IncomingMessage, res: ServerResponse, serv
     'content-type': served.contentType,
     etag,
     'accept-ranges': 'bytes',
-    'x-cache': served.cache.toUpperCase(),
+    'x-cache': CACHE_HEADER[served.cache],
     'x-content-sha256': served.sha256,
   };
   if (served.lastModified) headers['last-modified'] = served.lastModified;
@@ -30,13 +38,8 @@ export async function sendServed(req: IncomingMessage, res: ServerResponse, serv
     headers['x-countersign-stale'] = served.stale;
     headers.warning = '110 - "Response is Stale"';
   }
-  if (served.verification) {
-    const v = served.verification;
-    // Says which anchor vouched: `pinned` (the operator's trust files), `first-use`, or `none`.
-    headers['x-countersign-verification'] = v.status === 'verified'
-      ? `verified; by=${v.by.join(',')}; anchor=${v.anchor ?? 'pinned'}`
-      : `unverified; mode=${v.mode}`;
-  }
+  // Says which anchor vouched: `pinned` (the operator's trust files), `first-use`, or `none`.
+  if (served.verification) headers['x-countersign-verification'] = verificationHeader(served.verification);
 
   if (matchesEtag(req.headers['if-none-match'], etag)) {
     served.body?.destroy();
@@ -53,11 +56,7 @@ export async function sendServed(req: IncomingMessage, res: ServerResponse, serv
   }
   const head = req.method === 'HEAD';
   if (!served.bytes && !served.body && !head && served.size <= HOT_BLOB_MAX) {
-    let bytes = hot.get(served.sha256);
-    if (!bytes) {
-      bytes = await blobs.readAll(served.sha256);
-      hot.set(served.sha256, bytes);
-    }
+    const bytes = hot.get(served.sha256) ?? (await readHot(served.sha256, blobs, hot));
     served = { ...served, bytes };
   }
   if (range) {
@@ -81,6 +80,31 @@ export async function sendServed(req: IncomingMessage, res: ServerResponse, serv
   if (served.bytes) return res.end(served.bytes), served.size;
   await pipeline(blobs.open(served.sha256), res);
   return served.size;
+}
+
+function readHot(sha256: string, blobs: BlobStore, hot: MemoryCache): Promise<Buffer> {
+  let flights = hotReads.get(hot);
+  if (!flights) hotReads.set(hot, (flights = new SingleFlight()));
+  return flights.run(sha256, async () => {
+    const bytes = await blobs.readAll(sha256);
+    hot.set(sha256, bytes);
+    return bytes;
+  });
+}
+
+const CACHE_HEADER: Record<Served['cache'], string> = {
+  hit: 'HIT', miss: 'MISS', revalidated: 'REVALIDATED', stale: 'STALE', offline: 'OFFLINE',
+};
+
+/** Verification records are frozen rows shared by every hit on an object: their header is made once. */
+const verificationHeaders = new WeakMap<VerificationRecord, string>();
+function verificationHeader(v: VerificationRecord): string {
+  let header = verificationHeaders.get(v);
+  if (header === undefined) {
+    header = v.status === 'verified' ? `verified; by=${v.by.join(',')}; anchor=${v.anchor ?? 'pinned'}` : `unverified; mode=${v.mode}`;
+    verificationHeaders.set(v, header);
+  }
+  return header;
 }
 
 /** The first chunk of a stream (null if it ends empty), leaving the rest to be piped; rejects if it fails first. */

@@ -12,6 +12,11 @@ export interface Store {
   hot: MemoryCache;
   /** Temp files of a dead process removed when the store was opened. */
   removedTemps: number;
+  /**
+   * A worker's view of the primary's store (`listen.workers`): it reads, never writes. What would
+   * need a write (a miss, a view not made yet) throws PRIMARY_NEEDED, and the worker forwards.
+   */
+  replica: boolean;
   close(): Promise<void>;
 }
 
@@ -19,7 +24,8 @@ export interface Store {
  * The embedded default: SQLite index + blobs on local disk under the data directory,
  * owned by this process (a lock file), with a dead process's partial downloads removed.
  */
-export async function openStore(dataDir: string, opts: { memoryCacheBytes?: number; keepTemps?: boolean } = {}): Promise<Store> {
+export async function openStore(dataDir: string, opts: { memoryCacheBytes?: number; keepTemps?: boolean; replica?: boolean } = {}): Promise<Store> {
+  if (opts.replica) return openReplica(dataDir, opts.memoryCacheBytes);
   await mkdir(dataDir, { recursive: true, mode: 0o750 });
   const lock = await lockDataDir(dataDir);
   try {
@@ -38,6 +44,7 @@ export async function openStore(dataDir: string, opts: { memoryCacheBytes?: numb
       blobs,
       hot,
       removedTemps,
+      replica: false,
       close: async () => {
         index.close();
         await lock.release();
@@ -47,4 +54,12 @@ export async function openStore(dataDir: string, opts: { memoryCacheBytes?: numb
     await lock.release();
     throw err;
   }
+}
+
+/** The store as a worker sees it: no lock (the primary holds it), no temp cleanup, a read-only index. */
+async function openReplica(dataDir: string, memoryCacheBytes: number | undefined): Promise<Store> {
+  const blobs = await FsBlobStore.open(join(dataDir, 'blobs'));
+  const index = new SqliteIndexStore(join(dataDir, 'index.sqlite'), { readonly: true });
+  const hot = createMemoryCache(memoryCacheBytes ?? 256 * 1024 * 1024);
+  return { index, blobs, hot, removedTemps: 0, replica: true, close: async () => index.close() };
 }

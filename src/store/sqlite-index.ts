@@ -34,18 +34,30 @@ export class SqliteIndexStore implements IndexStore {
    * as callers share them.
    */
   readonly #objects = new LRUCache<string, ObjectEntry>({ max: OBJECT_ROWS_CACHED });
+  /**
+   * Read-only connections (a worker beside the primary, which writes) see commits they did not
+   * make: SQLite's data_version changes with each, and the cached rows are then dropped.
+   */
+  readonly #dataVersion: Database.Statement<[], number> | undefined;
+  #seenVersion = -1;
 
-  constructor(file: string) {
+  /** `readonly`: a worker's connection beside the writing primary (no migrations, every write refused by SQLite itself). */
+  constructor(file: string, opts: { readonly?: boolean } = {}) {
     try {
-      this.#db = new Database(file);
+      this.#db = new Database(file, opts.readonly ? { readonly: true, fileMustExist: true } : {});
     } catch (err) {
       throw new MirrorError('STORE_ERROR', `Cannot open the index database "${file}": ${(err as Error).message}`, {}, { cause: err });
     }
-    this.#db.pragma('journal_mode = WAL');
-    // NORMAL in WAL mode is durable against process crashes; only an OS crash can lose the last commits.
-    this.#db.pragma('synchronous = NORMAL');
     this.#db.pragma('busy_timeout = 5000');
-    this.#migrate();
+    if (opts.readonly) {
+      this.#checkSchema();
+      this.#dataVersion = this.#db.prepare<[], number>('PRAGMA data_version').pluck();
+    } else {
+      this.#db.pragma('journal_mode = WAL');
+      // NORMAL in WAL mode is durable against process crashes; only an OS crash can lose the last commits.
+      this.#db.pragma('synchronous = NORMAL');
+      this.#migrate();
+    }
     const db = this.#db;
     this.#stmts = {
       getObject: db.prepare<[string, string], ObjectRow>('SELECT * FROM objects WHERE repository = ? AND path = ?'),
@@ -64,6 +76,9 @@ export class SqliteIndexStore implements IndexStore {
       getExpectations: db.prepare<[string, string], {
         repository: string; path: string; algorithm: Expectation['algorithm']; digest: string; size: number | null; source: string; epoch: string | null; verified: number;
       }>('SELECT repository, path, algorithm, digest, size, source, epoch, verified FROM expectations WHERE repository = ? AND path = ?'),
+      vouchedPaths: db.prepare<[string, string, string, string, number], string>(`SELECT path FROM expectations
+        WHERE repository = ? AND epoch = ? AND verified = 1 AND substr(path, -length(?)) = ?
+        GROUP BY path ORDER BY MAX(recorded_at) DESC, path LIMIT ?`).pluck(),
       forgetUnlisted: db.prepare('DELETE FROM expectations WHERE repository = ? AND source = ? AND recorded_at < ?'),
       trimObjects: db.prepare<{ repository: string; prefix: string; keep: number }, { path: string }>(`DELETE FROM objects WHERE repository = @repository AND path IN (
         SELECT path FROM objects WHERE repository = @repository AND substr(path, 1, length(@prefix)) = @prefix
@@ -106,7 +121,21 @@ export class SqliteIndexStore implements IndexStore {
     }
   }
 
+  #checkSchema(): void {
+    const current = this.#db.pragma('user_version', { simple: true }) as number;
+    if (current !== MIGRATIONS.length) {
+      throw new MirrorError('STORE_ERROR', `The index database has schema ${current}, this build ${MIGRATIONS.length}: the primary process migrates it first`);
+    }
+  }
+
   getObject(repository: string, path: string): ObjectEntry | undefined {
+    if (this.#dataVersion) {
+      const version = this.#dataVersion.get()!;
+      if (version !== this.#seenVersion) {
+        this.#objects.clear();
+        this.#seenVersion = version;
+      }
+    }
     const key = objectKey(repository, path);
     const cached = this.#objects.get(key);
     if (cached) return cached;
@@ -186,6 +215,10 @@ export class SqliteIndexStore implements IndexStore {
       // What this revision lists was just recorded again; what it no longer lists ages out.
       this.#stmts.forgetUnlisted.run(repository, source, forgetUnlistedBefore);
     })();
+  }
+
+  vouchedPaths(repository: string, epoch: string, mark: string, limit: number): string[] {
+    return this.#stmts.vouchedPaths.all(repository, epoch, mark, mark, limit);
   }
 
   getExpectations(repository: string, path: string): Expectation[] {

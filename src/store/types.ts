@@ -109,6 +109,8 @@ export interface IndexStore {
    */
   recordExpectations(repository: string, source: string, list: Expectation[], forgetUnlistedBefore: number): void;
   getExpectations(repository: string, path: string): Expectation[];
+  /** Paths ending with `mark` that verified indexes vouched for under `epoch`, most recently vouched first. */
+  vouchedPaths(repository: string, epoch: string, mark: string, limit: number): string[];
   /** Removes a repository's expectations recorded under any other trust epoch (they vouch for nothing); returns how many. */
   pruneExpectations(repository: string, epoch: string): number;
   /**

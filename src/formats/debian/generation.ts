@@ -51,6 +51,17 @@ export class Generations {
     return generation;
   }
 
+  /** The entry of a cached generation of `suite` stored at `storePath` (its strongest by-hash name). */
+  findStored(suite: string, storePath: string): { generation: Generation; entry: ReleaseEntry } | undefined {
+    for (const generation of this.#cache.values()) {
+      if (generation.suite !== suite) continue;
+      for (const entry of generation.release.entries.values()) {
+        if (indexStorePath(suite, entry) === storePath) return { generation, entry };
+      }
+    }
+    return undefined;
+  }
+
   remember(generation: Generation): void {
     this.#cache.set(`${generation.suite}\0${generation.sha256}`, generation);
   }
@@ -84,7 +95,11 @@ export function generationRef(suite: string, pinned = false): ObjectRef {
   };
 }
 
-/** An index file of a generation, stored by its strongest hash; fetched by-hash when the upstream offers it. */
+/**
+ * An index file of a generation, stored by its strongest hash; fetched by-hash when the upstream
+ * offers it. Named by the SHA-256 the verified Release lists, so a client takes a cold index file
+ * as the mirror downloads it (the core withholds its end until it matches), not after.
+ */
 export function indexRef(g: Generation, entry: ReleaseEntry): ObjectRef {
   const path = indexStorePath(g.suite, entry);
   const plain = upstreamPath(`dists/${g.suite}/${entry.name}`);
@@ -94,6 +109,7 @@ export function indexRef(g: Generation, entry: ReleaseEntry): ObjectRef {
     contentType: INDEX_CONTENT_TYPE,
     upstreamPath: g.release.acquireByHash ? upstreamPath(path) : plain,
     upstreamFallbacks: g.release.acquireByHash ? [plain] : [],
+    ...(entry.hashes.sha256 ? { namedBySha256: entry.hashes.sha256 } : {}),
   };
 }
 

@@ -20,6 +20,7 @@ import type { ReleaseEntry } from './release-file.js';
 import { isGenerationPath, parseDebianPath, upstreamPath } from './paths.js';
 import { loadKeyrings } from './release-signature.js';
 import { servedReleaseText } from './served-release.js';
+import { packageListVouch, POOL_REQUIRES, readsListLazily } from './package-lists.js';
 import { debianTrustSchema, type DebianTrust } from './trust.js';
 import { verifyArchiveFile } from './verify-files.js';
 import { verifyGeneration } from './verify-release.js';
@@ -43,7 +44,7 @@ export const debianFormat: FormatAdapter<DebianTrust> = {
     const generations = new Generations();
 
     const generation = (suite: string, input: IndexedInput) => generations.get(suite, input.sha256, input.bytes);
-    const serveEntry = (g: Generation, entry: ReleaseEntry): Classified => {
+    const serveEntry = (g: Generation, entry: ReleaseEntry, input: IndexedInput): Classified => {
       const sibling = compressedSibling(g, entry);
       if (!sibling) return { kind: 'object', ...indexRef(g, entry) };
       const { algorithm, digest } = entry.strongest;
@@ -76,7 +77,7 @@ export const debianFormat: FormatAdapter<DebianTrust> = {
               resolve: (input) => {
                 const g = generation(p.suite, input);
                 const entry = g.release.entries.get(p.name);
-                if (entry) return serveEntry(g, entry);
+                if (entry) return serveEntry(g, entry, input);
                 // pdiff patches are listed in their verified Packages.diff/Index, not in the Release.
                 if (input.expectations(path).length > 0) return { kind: 'object', path, mutable: false, contentType: INDEX_CONTENT_TYPE };
                 return { kind: 'not-found', reason: `${p.name} is not listed in the Release of ${p.suite}` };
@@ -89,14 +90,19 @@ export const debianFormat: FormatAdapter<DebianTrust> = {
               resolve: (input) => {
                 const g = generation(p.suite, input);
                 const entry = findByHash(g, p.dir, p.type, p.digest);
-                if (entry) return serveEntry(g, entry);
+                if (entry) return serveEntry(g, entry, input);
                 // A file of an earlier generation: only the upstream's by-hash copy can still be it.
                 if (input.expectations(path).length > 0) return { kind: 'object', path, mutable: false, contentType: INDEX_CONTENT_TYPE, upstreamPath: upstreamPath(path) };
                 return { kind: 'not-found', reason: `no Release of ${p.suite} this mirror verified lists ${p.type} ${p.digest}` };
               },
             };
-          case 'package':
-            return { kind: 'object', path: p.path, mutable: false, contentType: p.path.endsWith('.deb') || p.path.endsWith('.udeb') ? 'application/vnd.debian.binary-package' : 'application/octet-stream' };
+          case 'package': {
+            // Package lists are fetched (and parsed) only while nothing vouches for this file yet: see package-lists.ts.
+            return {
+              kind: 'object', path: p.path, mutable: false, contentType: p.path.endsWith('.deb') || p.path.endsWith('.udeb') ? 'application/vnd.debian.binary-package' : 'application/octet-stream',
+              requiresVouched: POOL_REQUIRES,
+            };
+          }
           case 'invalid':
             return { kind: 'not-found', reason: p.reason };
         }
@@ -110,7 +116,11 @@ export const debianFormat: FormatAdapter<DebianTrust> = {
             ...(validForMs === undefined ? {} : { validForMs }),
           });
         }
-        return verifyArchiveFile(ctx, object);
+        return verifyArchiveFile(ctx, object, (storePath) => {
+          const found = generations.findStored(storePath.split('/')[1]!, storePath);
+          if (!found || !readsListLazily(found.generation, found.entry)) return undefined;
+          return packageListVouch(found.generation, found.entry);
+        });
       },
 
       async derive(ctx, view, input): Promise<Buffer> {

@@ -30,6 +30,8 @@ export function parseDebianPath(path: string): DebianPath {
   }
   if (segments[0] !== 'dists') return segments.length >= 2 ? { kind: 'package', path } : { kind: 'invalid', reason: `${path} is not a path in a Debian archive` };
   // Suites are one segment (bookworm, bookworm-updates, bookworm-security); flat repositories are not served.
+  // `#` marks the mirror's own store keys (package-lists.ts); no archive names an index file so.
+  if (path.includes('#')) return { kind: 'invalid', reason: `${path} is not a file of a Debian archive` };
   const suite = segments[1];
   if (!suite || segments.length < 3) return { kind: 'invalid', reason: 'a path under dists/ names a suite and a file' };
   const rest = segments.slice(2).join('/');
