@@ -26,10 +26,18 @@ const WARM_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 interface Timing { label: string; ms: number; cpuMs?: number }
 
-/** User + system CPU time of a process so far (Linux /proc), in ms. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+/** User + system CPU time so far (Linux /proc) of a server's processes (the mirror and its workers), in ms. */
+function cpuMs(server: { pids: number[] }): number {
+  let total = 0;
+  for (const pid of server.pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      // Gone (a replaced worker): its time is no longer counted either way.
+    }
+  }
+  return total;
 }
 
 export async function npmCiLockfile(): Promise<void> {
@@ -64,9 +72,9 @@ export async function npmCiLockfile(): Promise<void> {
 
     const ci = async (label: string, registry: string, server?: MirrorTarget): Promise<Timing> => {
       const dir = await project(work, label.replace(/\W+/g, '-'), pkg, lockfile.replaceAll(`${npm.url}/`, registry));
-      const cpuBefore = server ? cpuMs(server.pids[0]!) : 0;
+      const cpuBefore = server ? cpuMs(server) : 0;
       const r = await runNpm(dir, ['ci', '--no-audit', '--no-fund'], { registry, timeoutMs: 600_000 });
-      const cpu = server ? cpuMs(server.pids[0]!) - cpuBefore : undefined;
+      const cpu = server ? cpuMs(server) - cpuBefore : undefined;
       if (r.code !== 0) throw new Error(`${label}: npm ci failed (${r.code}): ${r.stderr.slice(-1500)}`);
       const installed = (await readdir(join(dir, 'node_modules'))).filter((n) => !n.startsWith('.')).length;
       if (installed !== entries) throw new Error(`${label}: ${installed} packages installed, the lockfile has ${entries}`);

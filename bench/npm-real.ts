@@ -37,9 +37,9 @@ export async function npmReal(): Promise<void> {
     const cpus: Record<string, number[]> = {};
     const ci = async (label: string, base: string, server?: MirrorTarget): Promise<number> => {
       const dir = await project(work, label.replace(/\W+/g, '-'), pkg, lockfile.replaceAll(registry, base));
-      const cpuBefore = server ? cpuMs(server.pids[0]!) : 0;
+      const cpuBefore = server ? cpuMs(server) : 0;
       const r = await runNpm(dir, ['ci', '--no-audit', '--no-fund'], { registry: base, timeoutMs: 900_000 });
-      if (server) (cpus[label] ??= []).push(cpuMs(server.pids[0]!) - cpuBefore);
+      if (server) (cpus[label] ??= []).push(cpuMs(server) - cpuBefore);
       if (r.code !== 0) throw new Error(`${label}: npm ci failed (${r.code}): ${r.stderr.slice(-1500)}`);
       const installed = (await readdir(join(dir, 'node_modules'))).length;
       if (installed === 0) throw new Error(`${label}: nothing installed`);
@@ -78,10 +78,18 @@ export async function npmReal(): Promise<void> {
   }
 }
 
-/** User + system CPU time of a process so far (Linux /proc), in ms. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+/** User + system CPU time so far (Linux /proc) of a server's processes (the mirror and its workers), in ms. */
+function cpuMs(server: { pids: number[] }): number {
+  let total = 0;
+  for (const pid of server.pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      // Gone (a replaced worker): its time is no longer counted either way.
+    }
+  }
+  return total;
 }
 
 async function project(work: string, name: string, pkg: object, lockfile: string | undefined): Promise<string> {
