@@ -7,7 +7,7 @@
  * has the tarball downloaded before its packument was verified; each refusal has a positive control.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { startFixtureNpmRegistry, type FixtureNpmRegistry, type PublishedVersion } from '../helpers/fixture-npm-registry.js';
 import { removeDir, startMirror, type RunningMirror } from '../helpers/mirror-harness.js';
@@ -25,6 +25,9 @@ describe('npm cold tarballs: downloaded beside their packument, judged only once
   let badSig: PublishedVersion;
   let signed: PublishedVersion;
   let tamperedBytes: Buffer;
+  /** Over the 128 KiB the core keeps in memory: verified from its temp file instead. */
+  let bigTampered: PublishedVersion;
+  let bigTamperedBytes: Buffer;
 
   before(async () => {
     registry = await startFixtureNpmRegistry();
@@ -33,8 +36,12 @@ describe('npm cold tarballs: downloaded beside their packument, judged only once
     badSig = registry.publish({ name: 'overlap-badsig', version: '1.0.0', signature: 'wrong-key' });
     signed = registry.publish({ name: 'overlap-signed', version: '1.0.0' });
     tamperedBytes = flipLastBit(tampered.bytes);
+    bigTampered = registry.publish({ name: 'overlap-big', version: '1.0.0', files: { 'blob.bin': randomBytes(300 * 1024) } });
+    bigTamperedBytes = flipLastBit(bigTampered.bytes);
+    assert.ok(bigTampered.bytes.length > 128 * 1024);
     packumentAfterTarball(registry, 'overlap-good', good.tarballPath, good.bytes);
     packumentAfterTarball(registry, 'overlap-tampered', tampered.tarballPath, tamperedBytes);
+    packumentAfterTarball(registry, 'overlap-big', bigTampered.tarballPath, bigTamperedBytes);
     packumentAfterTarball(registry, 'overlap-badsig', badSig.tarballPath, badSig.bytes);
     packumentAfterTarball(registry, 'overlap-signed', signed.tarballPath, signed.bytes);
     const repo = { name: 'npm', format: 'npm', upstream: registry.url, trust: { keys: registry.keysDocument }, metadataTtl: '5m', retries: 0 };
@@ -66,11 +73,19 @@ describe('npm cold tarballs: downloaded beside their packument, judged only once
       assert.equal(m.app.store.index.getObject('npm', 'overlap-tampered/-/overlap-tampered-1.0.0.tgz'), undefined, 'no index entry');
       assert.equal(await m.app.store.blobs.has(sha256(tamperedBytes)), false, 'no blob of the tampered bytes');
     }
+    const big = await refusal(await mirror.get(`/npm${bigTampered.tarballPath}`));
+    assert.equal(big.code, 'DIGEST_MISMATCH', `a tarball too big to keep in memory: ${big.error}`);
+    assert.equal(mirror.app.store.index.getObject('npm', 'overlap-big/-/overlap-big-1.0.0.tgz'), undefined);
+    assert.equal(await mirror.app.store.blobs.has(sha256(bigTamperedBytes)), false);
     // The refusal is not remembered as a success: once the registry serves the genuine bytes, they are served.
     registry.upstream.setHandler(tampered.tarballPath, undefined);
     const again = await mirror.get(`/npm${tampered.tarballPath}`);
     assert.equal(again.status, 200);
     assert.deepEqual(Buffer.from(await again.arrayBuffer()), tampered.bytes);
+    registry.upstream.setHandler(bigTampered.tarballPath, undefined);
+    const bigAgain = await mirror.get(`/npm${bigTampered.tarballPath}`);
+    assert.equal(bigAgain.status, 200);
+    assert.deepEqual(Buffer.from(await bigAgain.arrayBuffer()), bigTampered.bytes);
   });
 
   test('verify: require, a packument whose registry signature is bad: its tarball is refused although it downloaded fine', async () => {
