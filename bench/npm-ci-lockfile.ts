@@ -5,15 +5,18 @@
  *   cold then warm vs through Verdaccio cold then warm, same run. The servers are on CPU 0; npm
  *   and the fixture are not pinned (npm is the client, and would use every core a build machine has).
  *   The lockfile is made once against the fixture; each target gets it with `resolved` pointing
- *   at that target, as a lockfile made against it would.
+ *   at that target, as a lockfile made against it would. Rounds interleave direct, mirror cold (a
+ *   fresh mirror each round) and mirror warm; beside wall times the mirror's own CPU time per
+ *   install is printed, which other load on a shared machine disturbs far less.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFixtureNpmRegistry } from '../test/helpers/fixture-npm-registry.js';
 import { runNpm } from '../test/helpers/npm-client.js';
-import { startMirrorProcess } from './anchors/mirror-process.js';
+import { startMirrorProcess, type MirrorTarget } from './anchors/mirror-process.js';
 import { isSkipped, peakOf, type Target } from './anchors/target.js';
 import { startVerdaccio } from './anchors/verdaccio.js';
 import { pinSelf, unpinSelf } from './load-child.js';
@@ -21,7 +24,21 @@ import { pinSelf, unpinSelf } from './load-child.js';
 const PACKAGES = Number(process.env.BENCH_NPM_CI_PACKAGES ?? 300);
 const WARM_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
-interface Timing { label: string; ms: number }
+interface Timing { label: string; ms: number; cpuMs?: number }
+
+/** User + system CPU time so far (Linux /proc) of a server's processes (the mirror and its workers), in ms. */
+function cpuMs(server: { pids: number[] }): number {
+  let total = 0;
+  for (const pid of server.pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      // Gone (a replaced worker): its time is no longer counted either way.
+    }
+  }
+  return total;
+}
 
 export async function npmCiLockfile(): Promise<void> {
   unpinSelf();
@@ -45,50 +62,65 @@ export async function npmCiLockfile(): Promise<void> {
     const entries = Object.keys((JSON.parse(lockfile) as { packages: Record<string, unknown> }).packages).filter((k) => k.startsWith('node_modules/')).length;
     console.log(`  lockfile: ${entries} packages from the fixture registry`);
 
-    const mirror = await startMirrorProcess([{ name: 'npm', format: 'npm', upstream: npm.url, trust: { keys: npm.keysDocument }, metadataTtl: '1h' }]);
-    started.push(mirror);
+    const startCountersign = async (): Promise<MirrorTarget> => {
+      const m = await startMirrorProcess([{ name: 'npm', format: 'npm', upstream: npm.url, trust: { keys: npm.keysDocument }, metadataTtl: '1h' }]);
+      started.push(m);
+      return m;
+    };
     const verdaccio = await startVerdaccio(npm.url);
     if (!isSkipped(verdaccio)) started.push(verdaccio);
 
-    const ci = async (label: string, registry: string): Promise<Timing> => {
+    const ci = async (label: string, registry: string, server?: MirrorTarget): Promise<Timing> => {
       const dir = await project(work, label.replace(/\W+/g, '-'), pkg, lockfile.replaceAll(`${npm.url}/`, registry));
+      const cpuBefore = server ? cpuMs(server) : 0;
       const r = await runNpm(dir, ['ci', '--no-audit', '--no-fund'], { registry, timeoutMs: 600_000 });
+      const cpu = server ? cpuMs(server) - cpuBefore : undefined;
       if (r.code !== 0) throw new Error(`${label}: npm ci failed (${r.code}): ${r.stderr.slice(-1500)}`);
       const installed = (await readdir(join(dir, 'node_modules'))).filter((n) => !n.startsWith('.')).length;
       if (installed !== entries) throw new Error(`${label}: ${installed} packages installed, the lockfile has ${entries}`);
       await rm(dir, { recursive: true, force: true });
-      console.log(`    ${label}: ${(r.durationMs / 1000).toFixed(2)} s`);
-      return { label, ms: r.durationMs };
+      console.log(`    ${label}: ${(r.durationMs / 1000).toFixed(2)} s${cpu === undefined ? '' : ` (mirror CPU ${(cpu / 1000).toFixed(2)} s)`}`);
+      return { label, ms: r.durationMs, ...(cpu === undefined ? {} : { cpuMs: cpu }) };
     };
     const best = (ts: Timing[]): number => Math.min(...ts.map((t) => t.ms));
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const direct: Timing[] = [];
+    const mirrorCold: Timing[] = [];
     const mirrorWarm: Timing[] = [];
     const verdaccioWarm: Timing[] = [];
-    const mirrorBase = `${mirror.url}/npm/`;
-    direct.push(await ci('direct', `${npm.url}/`));
-    npm.resetCounts();
-    const mirrorCold = await ci('mirror cold', mirrorBase);
-    const coldUpstream = npm.requests();
+    let coldUpstream = 0;
+    let mirror: MirrorTarget | undefined;
     let verdaccioCold: Timing | undefined;
-    if (!isSkipped(verdaccio)) verdaccioCold = await ci('verdaccio cold', `${verdaccio.url}/`);
     for (let round = 0; round < WARM_ROUNDS; round++) {
       direct.push(await ci('direct', `${npm.url}/`));
+      // Each cold round on an empty mirror; the warm round after it on the same one.
+      if (mirror) {
+        await mirror.stop();
+        started.splice(started.indexOf(mirror), 1);
+      }
+      mirror = await startCountersign();
+      const mirrorBase = `${mirror.url}/npm/`;
+      npm.resetCounts();
+      mirrorCold.push(await ci('mirror cold', mirrorBase, mirror));
+      coldUpstream = npm.requests();
+      if (!isSkipped(verdaccio) && !verdaccioCold) verdaccioCold = await ci('verdaccio cold', `${verdaccio.url}/`);
       const before = npm.requests();
-      mirrorWarm.push(await ci('mirror warm', mirrorBase));
+      mirrorWarm.push(await ci('mirror warm', mirrorBase, mirror));
       if (npm.requests() !== before) throw new Error(`mirror warm: reached the fixture ${npm.requests() - before} times`);
       if (!isSkipped(verdaccio)) verdaccioWarm.push(await ci('verdaccio warm', `${verdaccio.url}/`));
     }
     const d = best(direct);
     const ratio = (ms: number): string => `${(ms / 1000).toFixed(2)} s, ${(ms / d).toFixed(2)}x direct`;
-    console.log(`  npm ci, ${entries}-package lockfile, clean npm cache each time (cold: once; direct and warm: best of ${direct.length}/${mirrorWarm.length}); shared noisy 2-core machine`);
-    console.log(`    direct from the fixture: ${(d / 1000).toFixed(2)} s`);
-    console.log(`    countersign cold:        ${ratio(mirrorCold.ms)} (${coldUpstream} fixture requests)`);
-    console.log(`    countersign warm:        ${ratio(best(mirrorWarm))}; peak RSS ${peakOf(mirror)}`);
+    const cpu = (ts: Timing[]): string => `mirror CPU median ${(median(ts.map((t) => t.cpuMs ?? 0)) / 1000).toFixed(2)} s`;
+    console.log(`  npm ci, ${entries}-package lockfile, clean npm cache each time (best of ${direct.length} interleaved rounds, each cold one on an empty mirror); shared noisy 2-core machine`);
+    console.log(`    direct from the fixture: ${(d / 1000).toFixed(2)} s (median ${(median(direct.map((t) => t.ms)) / 1000).toFixed(2)} s)`);
+    console.log(`    countersign cold:        ${ratio(best(mirrorCold))} (median ${(median(mirrorCold.map((t) => t.ms)) / 1000).toFixed(2)} s; ${coldUpstream} fixture requests; ${cpu(mirrorCold)})`);
+    console.log(`    countersign warm:        ${ratio(best(mirrorWarm))} (median ${(median(mirrorWarm.map((t) => t.ms)) / 1000).toFixed(2)} s; ${cpu(mirrorWarm)}); peak RSS ${mirror ? peakOf(mirror) : 'n/a'}`);
     if (isSkipped(verdaccio)) console.log(`    ${verdaccio.name}: skipped: ${verdaccio.skipped}`);
     else {
       console.log(`    verdaccio cold:          ${ratio(verdaccioCold!.ms)}`);
       console.log(`    verdaccio warm:          ${ratio(best(verdaccioWarm))}; peak RSS ${peakOf(verdaccio)}`);
-      console.log(`    ratio countersign/verdaccio: cold ${(mirrorCold.ms / verdaccioCold!.ms).toFixed(2)}x, warm ${(best(mirrorWarm) / best(verdaccioWarm)).toFixed(2)}x`);
+      console.log(`    ratio countersign/verdaccio: cold ${(best(mirrorCold) / verdaccioCold!.ms).toFixed(2)}x, warm ${(best(mirrorWarm) / best(verdaccioWarm)).toFixed(2)}x`);
     }
   } finally {
     for (const t of started) await t.stop();

@@ -13,6 +13,7 @@ import { hasTaskset, loadGenerator, pinSelf } from './load-child.js';
 import { debianAptUpdate } from './debian-apt-update.js';
 import { debianWarm } from './debian-warm.js';
 import { npmCiLockfile } from './npm-ci-lockfile.js';
+import { npmReal } from './npm-real.js';
 import { npmBigPackument } from './npm-big-packument.js';
 import { npmWarmTarballs } from './npm-warm-tarballs.js';
 import { ociBigBlob } from './oci-big-blob.js';
@@ -33,8 +34,10 @@ const BENCHES: Record<string, () => Promise<void>> = {
   // repository (bench/rpm-scale-fixture.sh builds it under /tmp first).
   'debian-real': debianAptUpdate,
   rpm: rpmScale,
+  // Opt-in: `npm ci` of a real ~420-package tree from the registry this machine's npm is configured with.
+  'npm-real': npmReal,
 };
-const OPT_IN = new Set(['debian-real', 'rpm']);
+const OPT_IN = new Set(['debian-real', 'rpm', 'npm-real']);
 const selected = (process.env.BENCH ?? Object.keys(BENCHES).filter((b) => !OPT_IN.has(b)).join(',')).split(',');
 for (const name of selected) if (!BENCHES[name]) throw new Error(`unknown bench "${name}" (known: ${Object.keys(BENCHES).join(', ')})`);
 if (process.env.BENCH_NO_INSTALL !== '1') {

@@ -5,6 +5,7 @@
 import type { RepositoryConfig } from '../config/load-config.js';
 import { isMirrorError, MirrorError, redactUrl } from '../errors.js';
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { encodePath } from '../formats/encode-path.js';
 import type { Classified, FirstUseResult, FormatRepository, ObjectRef, PathPolicy, VerifyContext } from '../formats/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -13,6 +14,7 @@ import type { Store } from '../store/open-store.js';
 import type { ObjectEntry, TempBlob } from '../store/types.js';
 import { SingleFlight } from '../upstream/single-flight.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
+import type { UpstreamResult } from '../upstream/types.js';
 import type { DerivedSignatures } from './derived-signatures.js';
 import type { DerivedViews } from './derived-views.js';
 import { contentKey, loadDerived, type DerivedBytes } from './derived-blob.js';
@@ -49,6 +51,12 @@ export interface MirrorRepositoryDeps {
 const VOUCHED_REQUIREMENTS = 64;
 /** Files served with a new index revision (its companions) fetched at once. */
 const COMPANION_CONCURRENCY = 6;
+/**
+ * A cold download of at most this size is also kept in memory while it is verified, then served
+ * from the memory cache, instead of being read back from its file twice (most npm tarballs and
+ * small packuments). Bounds the memory per download in flight.
+ */
+const KEEP_IN_MEMORY = 128 * 1024;
 
 export class MirrorRepository {
   readonly config: RepositoryConfig;
@@ -171,8 +179,14 @@ export class MirrorRepository {
     if (this.#deps.store.replica) throw primaryNeeded(this.name, path);
     // Prerequisites are fetched outside this object's flight: verifying them may fetch this very
     // object (an RPM primary takes its packages as companions), which would otherwise wait on itself.
-    await this.#fetchPrerequisites(ref);
-    const flight = this.#flights.run(path, () => this.#refresh(ref));
+    const prerequisites = this.#fetchPrerequisites(ref);
+    if (ref.downloadWithRequires) {
+      // The flight awaits them before it looks at the bytes; until then nothing else does.
+      prerequisites.catch(() => undefined);
+    } else {
+      await prerequisites;
+    }
+    const flight = this.#flights.run(path, () => this.#refresh(ref, prerequisites));
     if (!request.follow || !ref.namedBySha256) return flight;
     const download = await this.#downloads.whenStarted(path, flight);
     return download ? this.#following(ref, ref.namedBySha256, download) : flight;
@@ -209,13 +223,16 @@ export class MirrorRepository {
     if (failed !== undefined && !vouched()) throw failed;
   }
 
-  async #refresh(ref: ObjectRef): Promise<Served> {
+  /** `prerequisites`: the fetch of what vouches for this object, awaited before any bytes of it are used. */
+  async #refresh(ref: ObjectRef, prerequisites: Promise<void>): Promise<Served> {
     const { path } = ref;
     const { index } = this.#deps.store;
     // Another flight may have finished between our lookup and this one starting.
     const found = index.getObject(this.name, path);
     let usable = found && (await this.#blobPresent(found)) ? found : undefined;
     if (usable && this.#isCurrent(usable) && this.#isFresh(ref, usable)) return this.#served(usable, 'hit');
+    // Only a download may overlap them: stored bytes are re-verified or served stale after them.
+    if (usable) await prerequisites;
     if (usable && !this.#isCurrent(usable)) {
       // Verified under trust that is no longer configured: re-verify the stored bytes under today's
       // (no refetch when the stored material allows it); what no longer verifies is not used at all.
@@ -227,7 +244,7 @@ export class MirrorRepository {
       throw new MirrorError('OFFLINE_MISS', `The mirror is offline and ${path} does not verify under today's trust without the upstream`, { repository: this.name, object: path });
     }
     try {
-      return await this.#fetchAndVerify(ref, usable);
+      return await this.#fetchAndVerify(ref, usable, prerequisites);
     } catch (err) {
       if (usable && isMirrorError(err) && STALE_FALLBACK_CODES.has(err.code)) {
         this.#log.warn({ code: err.code, object: path, err: err.message }, 'upstream failed; serving the cached copy stale');
@@ -237,9 +254,9 @@ export class MirrorRepository {
     }
   }
 
-  async #fetchAndVerify(ref: ObjectRef, entry: ObjectEntry | undefined): Promise<Served> {
+  async #fetchAndVerify(ref: ObjectRef, entry: ObjectEntry | undefined, prerequisites: Promise<void>): Promise<Served> {
     try {
-      return await this.#fetchVerifyCommit(ref, entry);
+      return await this.#fetchVerifyCommit(ref, entry, prerequisites);
     } finally {
       this.#downloads.ended(ref.path);
     }
@@ -252,7 +269,7 @@ export class MirrorRepository {
     };
   }
 
-  async #fetchVerifyCommit(ref: ObjectRef, entry: ObjectEntry | undefined): Promise<Served> {
+  async #fetchVerifyCommit(ref: ObjectRef, entry: ObjectEntry | undefined, prerequisites: Promise<void>): Promise<Served> {
     const { path, mutable, contentType } = ref;
     const upstream = this.#requireUpstream(path);
     const { index, blobs } = this.#deps.store;
@@ -262,16 +279,31 @@ export class MirrorRepository {
       if (head.kind === 'present' && head.value === `sha256:${entry.sha256}`) return this.#confirmed(ref, entry, {});
     }
     const request = {
-      path: ref.upstreamPath ?? encodePath(path), validators, maxBytes: this.config.maxObjectSize,
+      path: ref.upstreamPath ?? encodePath(path), validators, maxBytes: this.config.maxObjectSize, keepInMemory: KEEP_IN_MEMORY,
       ...(ref.accept ? { accept: ref.accept } : {}),
       // A redirect to a CDN is allowed for bytes the mirror checks against their name (see OriginPolicy).
       ...(ref.namedBySha256 ? { namedBySha256: ref.namedBySha256 } : {}),
       ...(ref.namedBySha256 ? { onBody: this.#followable(path) } : {}),
     };
-    let result = await upstream.fetch(request, () => blobs.createTemp());
-    for (const fallback of ref.upstreamFallbacks ?? []) {
-      if (result.kind !== 'absent') break;
-      result = await upstream.fetch({ ...request, path: fallback }, () => blobs.createTemp());
+    let result: UpstreamResult;
+    try {
+      result = await upstream.fetch(request, () => blobs.createTemp());
+      for (const fallback of ref.upstreamFallbacks ?? []) {
+        if (result.kind !== 'absent') break;
+        result = await upstream.fetch({ ...request, path: fallback }, () => blobs.createTemp());
+      }
+    } catch (err) {
+      await prerequisites; // Their failure comes first, as if they had been fetched first.
+      throw err;
+    }
+    // A download that overlapped its prerequisites (ObjectRef.downloadWithRequires) is looked at only
+    // once they are in: their failure is this object's (as if they had been fetched first), the
+    // downloaded bytes are discarded, and the digests they vouch for are there to check against.
+    try {
+      await prerequisites;
+    } catch (err) {
+      if (result.kind === 'fetched') await result.body.abort(err);
+      throw err;
     }
     switch (result.kind) {
       case 'absent':
@@ -288,11 +320,13 @@ export class MirrorRepository {
     const temp = result.body;
     try {
       const stat = await temp.finish();
+      // The copy in memory is used only if it is the bytes the file holds.
+      const inMemory = result.bytes && createHash('sha256').update(result.bytes).digest('hex') === stat.sha256 ? result.bytes : undefined;
       if (entry && entry.sha256 === stat.sha256) {
         // The upstream sent the bytes we hold (it ignored our validators).
         return await this.#confirmed(ref, entry, { etag: result.etag, lastModified: result.lastModified });
       }
-      const verification = await this.#verify(path, { sha256: stat.sha256, size: stat.size, read: () => temp.read() }, 'upstream');
+      const verification = await this.#verify(path, { sha256: stat.sha256, size: stat.size, read: () => (inMemory ? Readable.from([inMemory]) : temp.read()) }, 'upstream');
       if (!verification.ok) {
         this.#deps.metrics.verificationFailures.inc({ repository: this.name, code: verification.code });
         this.#log.error({ code: verification.code, object: path, upstream: redactUrl(result.url), sha256: stat.sha256 }, verification.reason);
@@ -330,6 +364,8 @@ export class MirrorRepository {
         verification: verification.record,
       };
       index.putObject(stored);
+      // Committed and indexed: the server sends them from memory instead of opening the blob.
+      if (inMemory) this.#deps.store.hot.set(stat.sha256, inMemory);
       if (ref.retain) index.trimObjects(this.name, ref.retain.group, ref.retain.keep);
       await this.#material.keep(stat.sha256, verification.material);
       return this.#served(stored, 'miss');

@@ -28,6 +28,13 @@ export interface ObjectRef {
   /** Objects whose verification vouches for this one; the core fetches them first when nothing vouched yet. */
   requires?: ObjectRef[];
   /**
+   * The object's download may start while its `requires` are still fetched and verified (its URL
+   * does not depend on them): the bytes wait in a temp file and are checked, stored and served
+   * only once the requirements are in, exactly as if they had been fetched first. Only for objects
+   * the requirements never fetch in turn (as companions), which would otherwise wait on themselves.
+   */
+  downloadWithRequires?: boolean;
+  /**
    * `requires` named by the store instead of the format: the objects a verified index vouched for
    * under today's trust whose path ends with `mark`, most recently vouched first, fetched (through
    * `ref`) one after another while nothing vouches for this object yet, one failing not stopping the

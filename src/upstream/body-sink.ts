@@ -84,6 +84,34 @@ export class MemorySink implements ByteSink {
   }
 }
 
+/**
+ * Writes to `inner` and keeps a copy of the chunks while they total at most `limit` bytes; past
+ * that the copy is dropped, so memory stays bounded whatever the body's size.
+ */
+export class KeepSmallSink implements ByteSink {
+  readonly #inner: ByteSink;
+  readonly #limit: number;
+  #chunks: Uint8Array[] | undefined = [];
+  #size = 0;
+
+  constructor(inner: ByteSink, limit: number) {
+    this.#inner = inner;
+    this.#limit = limit;
+  }
+
+  write(chunk: Uint8Array): Promise<void> | void {
+    this.#size += chunk.byteLength;
+    if (this.#size > this.#limit) this.#chunks = undefined;
+    else this.#chunks?.push(chunk);
+    return this.#inner.write(chunk);
+  }
+
+  /** The body, if it stayed within the limit. */
+  bytes(): Buffer | undefined {
+    return this.#chunks ? Buffer.concat(this.#chunks) : undefined;
+  }
+}
+
 /** Parses Content-Length strictly; anything odd is treated as absent. */
 export function parseContentLength(value: string | undefined): number | undefined {
   if (value === undefined || !/^\d{1,15}$/.test(value.trim())) return undefined;

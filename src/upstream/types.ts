@@ -23,6 +23,11 @@ export interface UpstreamRequest {
    * clients follow the download (TempBlob.readGrowing). A failed attempt aborts its temp.
    */
   onBody?(download: { temp: TempBlob; contentLength: number | undefined; contentType: string | undefined }): void;
+  /**
+   * A body of at most this many bytes is also handed back in memory (`bytes` of the result), so the
+   * caller need not read the temp file back to verify and serve it. Bounded: larger bodies are not kept.
+   */
+  keepInMemory?: number;
 }
 
 export type UpstreamResult =
@@ -34,6 +39,8 @@ export type UpstreamResult =
       contentType?: string;
       /** Final URL after redirects, without credentials. */
       url: string;
+      /** The body, when it fit UpstreamRequest.keepInMemory: the very chunks written to `body`. */
+      bytes?: Buffer;
     }
   | { kind: 'not-modified'; etag?: string; lastModified?: string }
   | { kind: 'absent'; status: number };

@@ -9,7 +9,7 @@
 import { Agent, type Dispatcher } from 'undici';
 import { isMirrorError, MirrorError, redactUrl } from '../errors.js';
 import type { TempBlob } from '../store/types.js';
-import { abandonBody, drainBody, MemorySink, parseContentLength, type ByteSink, type DrainLimits, type DrainResult } from './body-sink.js';
+import { abandonBody, drainBody, KeepSmallSink, MemorySink, parseContentLength, type ByteSink, type DrainLimits, type DrainResult } from './body-sink.js';
 import type { UpstreamClientOptions, UpstreamOutcome } from './client-options.js';
 import { authorizationHeader, mergeCredentials, type UpstreamCredentials } from './credentials.js';
 import { BearerTokens, parseBearerChallenge } from './bearer-tokens.js';
@@ -181,9 +181,11 @@ export class UpstreamClient {
       this.#log.report('GET', url, opened.started, 'store-error', 200);
       throw err;
     }
+    // Only when the body announces a length that fits: an unannounced one is not copied at all.
+    const keep = req.keepInMemory !== undefined && contentLength !== undefined && contentLength <= req.keepInMemory ? new KeepSmallSink(temp, req.keepInMemory) : undefined;
     try {
       req.onBody?.({ temp, contentLength, contentType: header(res.headers, 'content-type') });
-      await this.#receive(opened, req.path, { maxBytes: req.maxBytes, contentLength }, temp);
+      await this.#receive(opened, req.path, { maxBytes: req.maxBytes, contentLength }, keep ?? temp);
       await temp.finish();
     } catch (err) {
       await temp.abort(err instanceof Retryable ? err.error : err).catch(() => undefined);
@@ -191,12 +193,14 @@ export class UpstreamClient {
     }
     this.#log.report('GET', url, opened.started, 'fetched', 200);
     const contentType = header(res.headers, 'content-type');
+    const bytes = keep?.bytes();
     return {
       kind: 'fetched',
       body: temp,
       ...validatorsOf(res.headers),
       ...(contentType === undefined ? {} : { contentType }),
       url: redactUrl(url),
+      ...(bytes ? { bytes } : {}),
     };
   }
 

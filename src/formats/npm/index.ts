@@ -47,7 +47,8 @@ export const npmFormat: FormatAdapter<NpmTrust> = {
           return { kind: 'view', of: packument, view: corgi ? 'abbreviated' : 'full', contentType: corgi ? CORGI : JSON_TYPE };
         }
         if (rest.length === 2 && rest[0] === '-' && rest[1]!.endsWith('.tgz')) {
-          return { kind: 'object', path: `${name}/-/${rest[1]}`, mutable: false, contentType: 'application/octet-stream', requires: [packument] };
+          // Downloaded while its packument is fetched and verified, checked against it once both are in.
+          return { kind: 'object', path: `${name}/-/${rest[1]}`, mutable: false, contentType: 'application/octet-stream', requires: [packument], downloadWithRequires: true };
         }
         if (rest.length === 1 && rest[0]) return { kind: 'view', of: packument, view: `version:${rest[0]}`, contentType: JSON_TYPE };
         return { kind: 'not-found', reason: `${path} is not an npm registry path` };
@@ -73,6 +74,9 @@ export const npmFormat: FormatAdapter<NpmTrust> = {
             ? { ok: true, by: vouched.map((e) => `integrity:${e.algorithm}@${e.source}`), anchor: keySource.anchor }
             : { ok: false, code: 'VERIFICATION_FAILED', reason: `${object.path} is not listed with an integrity by any verified packument` };
         }
+        // The upstream's keys (when none are pinned: a request upstream) are asked for while the
+        // packument, often megabytes, is read and parsed, rather than one round trip after it.
+        const keysAsked = keySource.ask(ctx);
         let doc: Packument;
         try {
           doc = parsePackument(await object.readAll(), object.path);
@@ -80,7 +84,7 @@ export const npmFormat: FormatAdapter<NpmTrust> = {
           return { ok: false, code: 'MALFORMED', reason: `malformed packument: ${(err as Error).message}` };
         }
         parsed.set(object.sha256, doc);
-        const registryKeys = await keySource.keys(ctx);
+        const registryKeys = await keySource.keys(ctx, keysAsked);
         // Under warn, versions that did not verify still vouch for their tarball's integrity (marked unverified).
         const check = checkVersions(doc, registryKeys.ok ? registryKeys.keys : [], { vouchForRejected: ctx.mode !== 'require' });
         const vouchesIfFailed = ctx.mode === 'require' ? [] : check.vouches;

@@ -64,9 +64,21 @@ export class RegistryKeySource {
     return new RegistryKeySource(undefined, 'none');
   }
 
-  async keys(ctx: VerifyContext): Promise<RegistryKeys> {
+  /**
+   * Starts asking the upstream for its keys when none are pinned, so the request can overlap other
+   * work; nothing is judged or pinned until `keys` is given the answer.
+   */
+  ask(ctx: VerifyContext): Promise<RegistryKey[]> | undefined {
+    if (this.#pinned) return undefined;
+    const asked = upstreamKeys(ctx);
+    asked.catch(() => undefined);
+    return asked;
+  }
+
+  /** The keys to verify with today, judged (and pinned on first use) here; `asked`: from `ask`. */
+  async keys(ctx: VerifyContext, asked?: Promise<RegistryKey[]>): Promise<RegistryKeys> {
     if (this.#pinned) return { ok: true, keys: this.#pinned, describe: `${this.#pinned.length} pinned key(s) in trust.keys`, anchor: 'pinned' };
-    const keys = await upstreamKeys(ctx);
+    const keys = await (asked ?? upstreamKeys(ctx));
     if (keys.length === 0) return { ok: true, keys, describe: 'the upstream publishes no usable keys at /-/npm/v1/keys', anchor: this.anchor };
     const describe = `${keys.length} key(s) from the upstream /-/npm/v1/keys`;
     if (this.anchor !== 'first-use') return { ok: true, keys, describe: `${describe}, pinned nowhere`, anchor: 'none' };
