@@ -7,7 +7,7 @@
  *   node --import tsx bench/profile-warm.ts            # prints the top 25, keeps the profile
  */
 import { spawn } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { load } from './load-child.js';
@@ -63,7 +63,10 @@ export async function profileWarm(): Promise<void> {
   child.kill('SIGINT');
   await new Promise((resolve) => child.once('exit', resolve));
   await upstream.stop();
-  const [file] = (await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile'));
+  // tsx's loader thread writes a profile too: the main thread's is the largest.
+  const profiles = (await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile'));
+  const sizes = await Promise.all(profiles.map(async (f) => ({ f, size: (await stat(join(profDir, f))).size })));
+  const file = sizes.sort((a, b) => b.size - a.size)[0]?.f;
   const profile = JSON.parse(await readFile(join(profDir, file!), 'utf8')) as CpuProfile;
   for (const { share, name } of topSelf(profile, 25)) console.log(`${(share * 100).toFixed(1).padStart(5)}%  ${name}`);
   console.log(`profile: ${join(profDir, file!)}`);

@@ -79,7 +79,12 @@ export class SqliteIndexStore implements IndexStore {
       vouchedPaths: db.prepare<[string, string, string, string, number], string>(`SELECT path FROM expectations
         WHERE repository = ? AND epoch = ? AND verified = 1 AND substr(path, -length(?)) = ?
         GROUP BY path ORDER BY MAX(recorded_at) DESC, path LIMIT ?`).pluck(),
-      forgetUnlisted: db.prepare('DELETE FROM expectations WHERE repository = ? AND source = ? AND recorded_at < ?'),
+      // INDEXED BY: the planner otherwise walks every expectation of the repository (the primary key's
+      // prefix) on each verification: 5.6 ms per call on a 30,000-row npm repository, 0.02 ms with it.
+      forgetUnlisted: db.prepare('DELETE FROM expectations INDEXED BY expectations_source WHERE repository = ? AND source = ? AND recorded_at < ?'),
+      hasUnlisted: db.prepare<[string, string, number], number>(
+        'SELECT 1 FROM expectations INDEXED BY expectations_source WHERE repository = ? AND source = ? AND recorded_at < ? LIMIT 1',
+      ).pluck(),
       trimObjects: db.prepare<{ repository: string; prefix: string; keep: number }, { path: string }>(`DELETE FROM objects WHERE repository = @repository AND path IN (
         SELECT path FROM objects WHERE repository = @repository AND substr(path, 1, length(@prefix)) = @prefix
         ORDER BY checked_at DESC, path LIMIT -1 OFFSET @keep) RETURNING path`),
@@ -208,6 +213,8 @@ export class SqliteIndexStore implements IndexStore {
 
   recordExpectations(repository: string, source: string, list: Expectation[], forgetUnlistedBefore: number): void {
     const now = Math.max(Date.now(), forgetUnlistedBefore);
+    // Most verifications vouch for nothing (a tarball, a pool file): no write transaction for them.
+    if (list.length === 0 && this.#stmts.hasUnlisted.get(repository, source, forgetUnlistedBefore) === undefined) return;
     this.#db.transaction(() => {
       for (const e of list) {
         this.#stmts.putExpectation.run(e.repository, e.path, e.algorithm, e.digest, e.size ?? null, e.source, now, e.epoch ?? null, e.verified ? 1 : 0);
