@@ -163,7 +163,8 @@ export class MirrorRepository {
   async fetchObject(ref: ObjectRef, request: { follow?: boolean } = {}): Promise<Served> {
     const { path } = ref;
     const entry = this.#deps.store.index.getObject(this.name, path);
-    if (entry && (await this.#blobPresent(entry))) {
+    // The hot cache answers most hits without a promise; only a cold blob costs a file check.
+    if (entry && (this.#deps.store.hot.has(entry.sha256) || (await this.#deps.store.blobs.has(entry.sha256)))) {
       if (this.#isCurrent(entry) && this.#isFresh(ref, entry)) return this.#served(entry, 'hit');
       if (this.#deps.offline && this.#isCurrent(entry)) return this.#served(entry, 'offline', 'offline');
     } else if (this.#deps.offline) {

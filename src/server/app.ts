@@ -255,10 +255,12 @@ async function route(
     // A format that renders its own errors (Swift: problem details) renders them for its whole tree.
     // (OCI's renderer is for /v2/ only: its repositories' other paths keep the mirror's JSON errors.)
     if (repo.format.renderError && repo.config.format !== DISTRIBUTION_FORMAT) ownErrors = { repo, path: rest.join('/') };
-    const query = queryOf(url);
-    const served = await repo.serve(rest.join('/'), { ...serveRequest(req), ...query });
+    const request = serveRequest(req);
+    const q = url.indexOf('?');
+    if (q !== -1) request.query = url.slice(q + 1);
+    const served = await repo.serve(rest.join('/'), request);
     bytes = 'passThrough' in served
-      ? await passThrough.forward(req, res, served.passThrough, query.query ?? '', repo.name)
+      ? await passThrough.forward(req, res, served.passThrough, request.query ?? '', repo.name)
       : await sendServed(req, res, served, app.store.blobs, app.store.hot);
   } catch (err) {
     if (forward && !res.headersSent && !triedForward && !ANSWERED_BY_WORKERS.has((err as MirrorError).code)) {
@@ -314,8 +316,9 @@ async function forwardOrFail(forward: PrimaryForward, req: IncomingMessage, res:
 
 /** What of the client's request the core needs: content negotiation, and whether it can follow a download. */
 function serveRequest(req: IncomingMessage): ServeRequest {
-  const accept = req.headers.accept;
-  return { ...(accept ? { accept } : {}), follow: req.method === 'GET' && req.headers.range === undefined };
+  const request: ServeRequest = { follow: req.method === 'GET' && req.headers.range === undefined };
+  if (req.headers.accept) request.accept = req.headers.accept;
+  return request;
 }
 
 function sendFormatError(res: ServerResponse, rendered: RenderedError, head: boolean): void {
@@ -327,11 +330,6 @@ function sendFormatError(res: ServerResponse, rendered: RenderedError, head: boo
     ...rendered.headers, 'content-type': rendered.contentType, 'content-length': Buffer.byteLength(rendered.body), 'cache-control': 'no-store',
   });
   res.end(head ? undefined : rendered.body);
-}
-
-function queryOf(url: string): { query?: string } {
-  const q = url.indexOf('?');
-  return q === -1 ? {} : { query: url.slice(q + 1) };
 }
 
 function describeCause(cause: unknown): string | undefined {

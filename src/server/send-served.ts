@@ -33,7 +33,7 @@ export async function sendServed(req: IncomingMessage, res: ServerResponse, serv
   if (served.lastModified) headers['last-modified'] = served.lastModified;
   if (served.headers) Object.assign(headers, served.headers);
   // Last, so no format's header (or an upstream's passed through) can make the origin render a document.
-  headers['content-type'] = inertContentType(String(headers['content-type']));
+  headers['content-type'] = inertContentTypeOf(String(headers['content-type']));
   if (served.stale) {
     headers['x-countersign-stale'] = served.stale;
     headers.warning = '110 - "Response is Stale"';
@@ -55,29 +55,31 @@ export async function sendServed(req: IncomingMessage, res: ServerResponse, serv
     return 0;
   }
   const head = req.method === 'HEAD';
-  if (!served.bytes && !served.body && !head && served.size <= HOT_BLOB_MAX) {
-    const bytes = hot.get(served.sha256) ?? (await readHot(served.sha256, blobs, hot));
-    served = { ...served, bytes };
-  }
+  let bytes = served.bytes;
+  if (!bytes && !served.body && !head && served.size <= HOT_BLOB_MAX) bytes = hot.get(served.sha256) ?? (await readHot(served.sha256, blobs, hot));
   if (range) {
     const length = range.end - range.start + 1;
-    res.writeHead(206, { ...headers, 'content-length': length, 'content-range': `bytes ${range.start}-${range.end}/${served.size}` });
+    headers['content-length'] = length;
+    headers['content-range'] = `bytes ${range.start}-${range.end}/${served.size}`;
+    res.writeHead(206, headers);
     if (head) return res.end(), 0;
-    if (served.bytes) return res.end(served.bytes.subarray(range.start, range.end + 1)), length;
+    if (bytes) return res.end(bytes.subarray(range.start, range.end + 1)), length;
     await pipeline(blobs.open(served.sha256, range), res);
     return length;
   }
   if (served.body) {
     // Headers wait for the first bytes: a download refused before any arrived is still answered with its error.
     const first = await firstBytes(served.body);
-    res.writeHead(200, { ...headers, 'content-length': served.size });
+    headers['content-length'] = served.size;
+    res.writeHead(200, headers);
     if (first) res.write(first);
     await pipeline(served.body, res);
     return served.size;
   }
-  res.writeHead(200, { ...headers, 'content-length': served.size });
+  headers['content-length'] = served.size;
+  res.writeHead(200, headers);
   if (head) return res.end(), 0;
-  if (served.bytes) return res.end(served.bytes), served.size;
+  if (bytes) return res.end(bytes), served.size;
   await pipeline(blobs.open(served.sha256), res);
   return served.size;
 }
@@ -90,6 +92,18 @@ function readHot(sha256: string, blobs: BlobStore, hot: MemoryCache): Promise<Bu
     hot.set(sha256, bytes);
     return bytes;
   });
+}
+
+/** Content types are few (a handful per format): each is judged once. */
+const inertTypes = new Map<string, string>();
+function inertContentTypeOf(contentType: string): string {
+  let inert = inertTypes.get(contentType);
+  if (inert === undefined) {
+    inert = inertContentType(contentType);
+    // Upstream-chosen types are unbounded in principle: the memo stays small.
+    if (inertTypes.size < 256) inertTypes.set(contentType, inert);
+  }
+  return inert;
 }
 
 const CACHE_HEADER: Record<Served['cache'], string> = {
