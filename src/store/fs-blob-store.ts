@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -141,6 +141,9 @@ async function readdirSafe(dir: string): Promise<string[]> {
   }
 }
 
+/** Blob directories this process has made or found (see FsTempBlob.commit). */
+const madeDirs = new Set<string>();
+
 class FsTempBlob implements TempBlob, GrowthSource {
   readonly #path: string;
   readonly #target: (sha: string) => string;
@@ -161,7 +164,9 @@ class FsTempBlob implements TempBlob, GrowthSource {
   }
 
   static async create(path: string, target: (sha: string) => string): Promise<FsTempBlob> {
-    const stream = createWriteStream(path, { flags: 'wx', mode: 0o640, highWaterMark: WRITE_BUFFER });
+    // flush: the stream fsyncs its descriptor before closing it (node ≥ 20.10), so a finished blob
+    // is on disk without opening the file again to sync it.
+    const stream = createWriteStream(path, { flags: 'wx', mode: 0o640, highWaterMark: WRITE_BUFFER, flush: true });
     await new Promise<void>((resolve, reject) => {
       stream.once('open', () => resolve());
       stream.once('error', reject);
@@ -197,12 +202,6 @@ class FsTempBlob implements TempBlob, GrowthSource {
     stream.end();
     await finished(stream);
     this.#stream = undefined;
-    const fh = await open(this.#path, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
     this.#state = 'finished';
     this.#result = { sha256: this.#hash.digest('hex'), size: this.bytesWritten };
     return this.#result;
@@ -217,9 +216,19 @@ class FsTempBlob implements TempBlob, GrowthSource {
     const result = await this.finish();
     if (this.#state === 'committed') return result;
     const target = this.#target(result.sha256);
-    await mkdir(join(target, '..'), { recursive: true, mode: 0o750 });
+    const dir = join(target, '..');
+    // 65,536 directories at most: each is made once per process (a mkdir per commit cost ~5% of a cold install).
+    if (!madeDirs.has(dir)) {
+      await mkdir(dir, { recursive: true, mode: 0o750 });
+      madeDirs.add(dir);
+    }
     // Same content, same name: a concurrent commit of identical bytes is harmless.
-    await rename(this.#path, target);
+    await rename(this.#path, target).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+      // The directory went away since (a repair, an operator): made again.
+      await mkdir(dir, { recursive: true, mode: 0o750 });
+      await rename(this.#path, target);
+    });
     await fsyncDir(join(target, '..'));
     this.#state = 'committed';
     this.released = result.size;
