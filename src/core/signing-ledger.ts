@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { isMirrorError, MirrorError } from '../errors.js';
 import type { MadeSignature, SignRequest, VerificationRecord, VerifyMode } from '../formats/types.js';
+import { kindFor } from '../keys/key-roles.js';
 import type { KeyRole, KeyStore } from '../keys/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import { cmsSign } from '../signing/cms-sign.js';
@@ -102,10 +103,8 @@ export class SigningLedger {
    */
   cacheKey(trust: RepositoryTrust, ...parts: string[]): string {
     const roles: KeyRole[] = ['primary', 'unverified'];
-    const ids = roles.map((r) => [
-      this.#keys.openpgpSigner(r).id, this.#keys.ecdsaSigner(r).id, this.#keys.rsaSigner(r).id,
-      this.#keys.x509Leaf('rsa', r).id, this.#keys.x509Leaf('ecdsa', r).id,
-    ].join(','));
+    // Ids only: a worker (listen.workers) holds no private key and finds the same stored signatures.
+    const ids = roles.map((r) => (['openpgp', 'ecdsa', 'rsa', 'x509-rsa', 'x509-ecdsa'] as const).map((f) => this.#keys.activeKeyId(kindFor(f, r))).join(','));
     return createHash('sha256').update([...ids, trust.epoch, ...parts].join('|')).digest('hex').slice(0, 32);
   }
 

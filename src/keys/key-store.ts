@@ -40,6 +40,12 @@ export interface OpenKeyStoreOptions {
   logger?: KeyLogger;
   /** Where COUNTERSIGN_TEST_FAST_KEYS is read from; process.env by default. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Public halves only, for a process that never signs (a worker of `listen.workers`): no private
+   * file is read, nothing is generated (the keys must exist: the primary made them), and every
+   * signer refuses with KEY_ERROR.
+   */
+  publicOnly?: boolean;
 }
 
 const KIND_ORDER = new Map(KEY_KINDS.map((k, i) => [k, i]));
@@ -95,6 +101,10 @@ class FileKeyStore implements KeyStore {
 
   list(): PublicKeyInfo[] {
     return this.#keys.map(publicInfo);
+  }
+
+  activeKeyId(kind: KeyKind): string {
+    return this.#active(kind).record.id;
   }
 
   openpgpSigner(role: KeyRole = 'primary'): OpenPgpSigner {
@@ -318,8 +328,9 @@ export async function openKeyStore(opts: OpenKeyStoreOptions): Promise<KeyStore>
   const sizes = keySizes(opts.env ?? process.env, (obj, msg) => (log.warn ?? log.info).call(log, obj, msg));
   await ensureKeyDir(opts.dir);
   const manifest = (await readManifest(opts.dir)) ?? { version: 1 as const, keys: [] };
-  const keys = await Promise.all(manifest.keys.map((record) => loadKey(opts.dir, record, passphrase)));
+  const keys = await Promise.all(manifest.keys.map((record) => loadKey(opts.dir, record, passphrase, { publicOnly: opts.publicOnly === true })));
   const store = new FileKeyStore(opts.dir, passphrase, options, sizes, log, keys);
+  if (opts.publicOnly) return store;
   await store.generateMissing();
   store.reportDrift();
   return store;

@@ -59,11 +59,12 @@ export async function readOpenPgpSecret(dir: string, record: KeyRecord, passphra
   return key;
 }
 
-export async function loadKey(dir: string, record: KeyRecord, passphrase: string | undefined): Promise<LoadedKey> {
+/** `publicOnly`: a process that never signs (a worker of listen.workers) reads no private file at all. */
+export async function loadKey(dir: string, record: KeyRecord, passphrase: string | undefined, opts: { publicOnly?: boolean } = {}): Promise<LoadedKey> {
   const loaded = await loadPublic(dir, record);
   // Retired and revoked keys stay public-only: a revoked key's private file is kept (it made
   // the revocation signature) but is never read back into a signer.
-  if (record.status !== 'active') return loaded;
+  if (record.status !== 'active' || opts.publicOnly) return loaded;
   if (isOpenPgpKind(record.kind)) {
     loaded.secret = { type: 'openpgp', key: await readOpenPgpSecret(dir, record, passphrase) };
   } else {

@@ -157,6 +157,8 @@ export interface PublicFile {
 
 export interface KeyStore {
   list(): PublicKeyInfo[];
+  /** The id of the kind's active key (what its signer would sign as), without its private half. */
+  activeKeyId(kind: KeyKind): string;
   /** The active OpenPGP key of the role ('primary' by default). */
   openpgpSigner(role?: KeyRole): OpenPgpSigner;
   /**

@@ -81,12 +81,14 @@ export async function buildApp(config: Config, opts: BuildAppOptions): Promise<A
   // Each worker keeps its share of limits.memoryCache (its hot set is the one its connections ask for).
   const memoryCacheBytes = worker ? Math.floor(config.limits.memoryCache / worker.workers) : config.limits.memoryCache;
   const store = await openStore(config.dataDir, { memoryCacheBytes, replica: worker !== undefined });
-  const passphrase = (opts.env ?? process.env).COUNTERSIGN_KEY_PASSPHRASE || undefined;
+  // A worker never signs: it reads the public halves only (and is started without the passphrase).
+  const passphrase = worker ? undefined : (opts.env ?? process.env).COUNTERSIGN_KEY_PASSPHRASE || undefined;
   const keys = await openKeyStore({
     dir: `${config.dataDir}/keys`,
     passphrase,
     options: config.keys,
     logger: log,
+    publicOnly: worker !== undefined,
   });
   const metrics = createMetrics();
   const ledger = new SigningLedger(keys, store.index, metrics);

@@ -4,7 +4,8 @@
  * alone fetches, verifies, signs and writes the store, and answers the workers over a private
  * socket for everything else (store.replica, primary-forward.ts). One writer keeps the store's
  * guarantees (one flight per object, the signing ledger, crash consistency) as they are with
- * one process; workers add cores only to warm hits, which are most of a mirror's traffic.
+ * one process; workers add cores only to warm hits, which are most of a mirror's traffic. Workers
+ * hold no private key (they read the public halves only) and are not given the key passphrase.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -59,7 +60,10 @@ export class Workers {
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     this.#count = opts.count;
     this.#log = opts.log;
-    this.#env = { [ENV_SOCKET]: opts.socketPath, [ENV_EPOCHS]: JSON.stringify(opts.epochs), [ENV_WORKERS]: String(opts.count) };
+    // Workers read public keys only (openKeyStore publicOnly): the passphrase of the private ones is not theirs.
+    this.#env = {
+      [ENV_SOCKET]: opts.socketPath, [ENV_EPOCHS]: JSON.stringify(opts.epochs), [ENV_WORKERS]: String(opts.count), COUNTERSIGN_KEY_PASSPHRASE: '',
+    };
     cluster.on('exit', (worker, code, signal) => this.#exited(worker, code, signal));
   }
 

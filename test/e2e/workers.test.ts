@@ -97,6 +97,14 @@ test('workers serve warm hits from the store; the primary fetches, verifies and 
     for (const r of many) assert.deepEqual(r, { status: 200, body: 'bravo'.repeat(1000) });
     assert.equal(w.upstream.requests('/b.txt'), 1, 'one upstream request for 60 concurrent cold requests');
 
+    // The org's signature: made and stored by the primary, then found by the workers, which hold no private key.
+    const signed = await fetch(`${w.base}/a.txt.asc`);
+    assert.equal(signed.status, 200);
+    const signature = await signed.text();
+    assert.match(signature, /BEGIN PGP SIGNATURE/);
+    const again = await Promise.all(Array.from({ length: 20 }, () => fetch(`${w.base}/a.txt.asc`, { headers: { connection: 'close' } }).then((r) => r.text())));
+    for (const text of again) assert.equal(text, signature);
+
     const metrics = await (await fetch(`http://127.0.0.1:${w.port}/-/metrics`)).text();
     const hits = /countersign_cache_results_total\{repository="files",result="hit"\} (\d+)/.exec(metrics);
     assert.ok(hits && Number(hits[1]) >= 40, `metrics sum the workers' hits: ${hits?.[0]}`);
@@ -108,6 +116,7 @@ test('workers serve warm hits from the store; the primary fetches, verifies and 
     const fromWorkers = workerRequestLines(child.log());
     assert.ok(fromWorkers.hits >= 20, `the workers answered the warm hits themselves (${fromWorkers.hits} access lines)`);
     assert.equal(fromWorkers.pids.size, 2, 'both workers took connections');
+    assert.ok(workerRequestLines(child.log(), '/files/a.txt.asc').hits >= 15, 'the stored signature served by the workers themselves');
     child = undefined;
   } finally {
     await child?.stop();
