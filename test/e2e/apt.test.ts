@@ -7,31 +7,16 @@
  * verify; with the primary key alone apt refuses that suite.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { makeAptEnv, type AptEnv, type AptRun } from '../helpers/apt-client.js';
+import { APT_TOOLS_MISSING, assertAptOk, makeAptEnv, type AptEnv } from '../helpers/apt-client.js';
 import { DebianFixture, makeGpgKey, sha256, type GpgKey } from '../helpers/debian-fixture.js';
 import { startFixtureUpstream, type FixtureUpstream } from '../helpers/fixture-upstream.js';
 import { makeDataDir, removeDir, startMirror, type RunningMirror } from '../helpers/mirror-harness.js';
 
-const hasTools = ['apt-get', 'apt-ftparchive', 'dpkg-deb', 'gpg'].every((tool) => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-});
-
-function assertOk(r: AptRun, what: string): void {
-  assert.equal(r.code, 0, `${what} failed (${r.code}):\n${r.stderr}\n${r.stdout}`);
-  assert.doesNotMatch(r.stderr, /^(W|E):/m, `${what} warned:\n${r.stderr}`);
-}
-
-describe('apt through the mirror', { skip: hasTools ? false : 'apt-get, apt-ftparchive, dpkg-deb or gpg is missing (scripts/install-test-tools.sh)' }, () => {
+describe('apt through the mirror', { skip: APT_TOOLS_MISSING }, () => {
   let upstream: FixtureUpstream;
   let key: GpgKey;
   let stranger: GpgKey;
@@ -90,7 +75,7 @@ describe('apt through the mirror', { skip: hasTools ? false : 'apt-get, apt-ftpa
   test('apt-get update accepts the re-signed InRelease of every suite (by-hash, xz-only, detached upstream)', async () => {
     const env = await newEnv();
     const r = await env.aptGet(['update']);
-    assertOk(r, 'apt-get update');
+    assertAptOk(r, 'apt-get update');
     for (const suite of ['stable', 'stable-updates', 'xzonly']) assert.match(r.stdout, new RegExp(`Get:\\d+ ${mirror.url}/debian ${suite} InRelease`));
     assert.match(r.stdout, /Packages/);
     // apt followed Acquire-By-Hash: the xz-only suite's upstream has no by-hash, the mirror does.
@@ -105,12 +90,12 @@ describe('apt through the mirror', { skip: hasTools ? false : 'apt-get, apt-ftpa
   test('apt-get download and install: every package checked by apt against the served indexes', async (t) => {
     const env = envs[0]!;
     const dl = await env.aptGet(['download', 'hello=1.0', 'world', 'tiny'], { cwd: env.downloads });
-    assertOk(dl, 'apt-get download');
+    assertAptOk(dl, 'apt-get download');
     for (const [name, file] of [['hello_1.0_all.deb', debs.hello], ['world_1.0_all.deb', debs.world], ['tiny_2.0_all.deb', debs.tiny]] as const) {
       assert.equal(sha256(await readFile(join(env.downloads, name))), sha256(await archive.file(file!)), name);
     }
     const install = await env.aptGet(['install', '-y', '--no-install-recommends', 'world', 'tiny']);
-    assertOk(install, 'apt-get install');
+    assertAptOk(install, 'apt-get install');
     assert.match(install.stdout, /Setting up world \(1\.0\)/);
     assert.match(install.stdout, /Setting up hello \(1\.1\)/, 'the dependency came from stable-updates');
     assert.ok(existsSync(join(env.installRoot, 'usr/share/doc/world/README')));
@@ -122,9 +107,9 @@ describe('apt through the mirror', { skip: hasTools ? false : 'apt-get, apt-ftpa
     const env = await newEnv();
     upstream.resetCounts();
     const update = await env.aptGet(['update']);
-    assertOk(update, 'apt-get update');
+    assertAptOk(update, 'apt-get update');
     const install = await env.aptGet(['install', '-y', '--no-install-recommends', 'world', 'tiny']);
-    assertOk(install, 'apt-get install');
+    assertAptOk(install, 'apt-get install');
     assert.equal(upstream.requests(), 0, upstream.log.map((l) => l.path).join('\n'));
     t.diagnostic(`warm mirror: apt-get update ${update.ms} ms, apt-get install (3 packages) ${install.ms} ms`);
   });
@@ -165,10 +150,10 @@ describe('apt through the mirror', { skip: hasTools ? false : 'apt-get, apt-ftpa
   test('verify: warn, set up as /-/setup says: apt takes the suite that did not verify, signed by the unverified key', async () => {
     const env = await fromSetup('loose');
     const r = await env.aptGet(['update']);
-    assertOk(r, 'apt-get update');
+    assertAptOk(r, 'apt-get update');
     for (const suite of ['stable', 'rogue']) assert.match(r.stdout, new RegExp(`Get:\\d+ ${mirror.url}/loose ${suite} InRelease`));
     const dl = await env.aptGet(['download', 'tiny'], { cwd: env.downloads });
-    assertOk(dl, `apt-get download (update said:\n${r.stdout}\n${r.stderr})`);
+    assertAptOk(dl, `apt-get download (update said:\n${r.stdout}\n${r.stderr})`);
     assert.equal(sha256(await readFile(join(env.downloads, 'tiny_2.0_all.deb'))), sha256(await archive.file(debs.tiny!)));
   });
 

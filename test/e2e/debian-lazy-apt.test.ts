@@ -5,30 +5,15 @@
  * stored; the genuine package then downloads and installs, byte-identical to the archive's.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { makeAptEnv, type AptEnv, type AptRun } from '../helpers/apt-client.js';
+import { APT_TOOLS_MISSING, assertAptOk, makeAptEnv, type AptEnv } from '../helpers/apt-client.js';
 import { DebianFixture, makeGpgKey, sha256, type GpgKey } from '../helpers/debian-fixture.js';
 import { startFixtureUpstream, type FixtureUpstream } from '../helpers/fixture-upstream.js';
 import { makeDataDir, removeDir, startMirror, type RunningMirror } from '../helpers/mirror-harness.js';
 
-const hasTools = ['apt-get', 'apt-ftparchive', 'dpkg-deb', 'gpg'].every((tool) => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-});
-
-function assertOk(r: AptRun, what: string): void {
-  assert.equal(r.code, 0, `${what} failed (${r.code}):\n${r.stderr}\n${r.stdout}`);
-  assert.doesNotMatch(r.stderr, /^(W|E):/m, `${what} warned:\n${r.stderr}`);
-}
-
-describe('apt and lazy vouching', { skip: hasTools ? false : 'apt-get, apt-ftparchive, dpkg-deb or gpg is missing (scripts/install-test-tools.sh)' }, () => {
+describe('apt and lazy vouching', { skip: APT_TOOLS_MISSING }, () => {
   let upstream: FixtureUpstream;
   let key: GpgKey;
   let archive: DebianFixture;
@@ -66,7 +51,7 @@ describe('apt and lazy vouching', { skip: hasTools ? false : 'apt-get, apt-ftpar
 
   test('right after apt-get update a tampered package is refused and nothing is stored; the genuine one installs', async () => {
     upstream.resetCounts();
-    assertOk(await env.aptGet(['update']), 'apt-get update');
+    assertAptOk(await env.aptGet(['update']), 'apt-get update');
     assert.equal(mirror.app.store.index.getExpectations('debian', lib).length, 0, 'the update vouched for no pool file');
     upstream.setMode(`/debian/${lib}`, 'tamper');
     const refused = await env.aptGet(['download', 'libthing'], { cwd: env.downloads });
@@ -75,10 +60,10 @@ describe('apt and lazy vouching', { skip: hasTools ? false : 'apt-get, apt-ftpar
     assert.equal(mirror.app.store.index.getObject('debian', lib), undefined);
     // Positive control: the genuine bytes, then an install that pulls the dependency.
     upstream.clearModes();
-    assertOk(await env.aptGet(['download', 'libthing'], { cwd: env.downloads }), 'apt-get download');
+    assertAptOk(await env.aptGet(['download', 'libthing'], { cwd: env.downloads }), 'apt-get download');
     assert.equal(sha256(await readFile(join(env.downloads, 'libthing_1.0_all.deb'))), sha256(await archive.file(lib)));
     const install = await env.aptGet(['install', '-y', '--no-install-recommends', 'tool']);
-    assertOk(install, 'apt-get install');
+    assertAptOk(install, 'apt-get install');
     assert.match(install.stdout, /Setting up tool \(1\.0\)/);
   });
 });

@@ -6,31 +6,16 @@
  * package the upstream tampered with is refused all the same.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { makeAptEnv, type AptEnv, type AptRun } from '../helpers/apt-client.js';
+import { APT_TOOLS_MISSING, assertAptOk, makeAptEnv, type AptEnv } from '../helpers/apt-client.js';
 import { DebianFixture, makeGpgKey, sha256, type GpgKey } from '../helpers/debian-fixture.js';
 import { startServeChild, waitFor, type ServeChild } from '../helpers/fault-serve.js';
 import { startFixtureUpstream, type FixtureUpstream } from '../helpers/fixture-upstream.js';
 import { configText, freePort, makeDataDir, removeDir } from '../helpers/mirror-harness.js';
 
-const hasTools = ['apt-get', 'apt-ftparchive', 'dpkg-deb', 'gpg'].every((tool) => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-});
-
-function assertOk(r: AptRun, what: string): void {
-  assert.equal(r.code, 0, `${what} failed (${r.code}):\n${r.stderr}\n${r.stdout}`);
-  assert.doesNotMatch(r.stderr, /^(W|E):/m, `${what} warned:\n${r.stderr}`);
-}
-
-describe('apt through a mirror with workers', { skip: hasTools ? false : 'apt-get, apt-ftparchive, dpkg-deb or gpg is missing (scripts/install-test-tools.sh)' }, () => {
+describe('apt through a mirror with workers', { skip: APT_TOOLS_MISSING }, () => {
   let upstream: FixtureUpstream;
   let key: GpgKey;
   let archive: DebianFixture;
@@ -80,11 +65,11 @@ describe('apt through a mirror with workers', { skip: hasTools ? false : 'apt-ge
   });
 
   test('update, restart, update from warm hits only, then the pool: tampered refused, genuine downloaded', async () => {
-    assertOk(await env.aptGet(['update']), 'apt-get update (cold)');
+    assertAptOk(await env.aptGet(['update']), 'apt-get update (cold)');
     assert.equal(await child!.stop(), 0);
     child = await start();
     upstream.resetCounts();
-    assertOk(await env.aptGet(['update']), 'apt-get update (warm, after the restart)');
+    assertAptOk(await env.aptGet(['update']), 'apt-get update (warm, after the restart)');
     assert.equal(upstream.requests('/debian/dists/stable/InRelease'), 0, 'the update after the restart was all hits');
 
     upstream.setMode(`/debian/${lib}`, 'tamper');
@@ -93,9 +78,9 @@ describe('apt through a mirror with workers', { skip: hasTools ? false : 'apt-ge
     assert.match(refused.stderr, /502/);
     // Positive control: the genuine bytes, vouched for by the package list the store names.
     upstream.clearModes();
-    assertOk(await env.aptGet(['download', 'libthing'], { cwd: env.downloads }), 'apt-get download libthing');
+    assertAptOk(await env.aptGet(['download', 'libthing'], { cwd: env.downloads }), 'apt-get download libthing');
     assert.equal(sha256(await readFile(join(env.downloads, 'libthing_1.0_all.deb'))), sha256(await archive.file(lib)));
-    assertOk(await env.aptGet(['download', 'tool'], { cwd: env.downloads }), 'apt-get download tool');
+    assertAptOk(await env.aptGet(['download', 'tool'], { cwd: env.downloads }), 'apt-get download tool');
     assert.equal(sha256(await readFile(join(env.downloads, 'tool_1.0_all.deb'))), sha256(await archive.file(tool)));
   });
 });

@@ -28,6 +28,10 @@ interface World {
   port: number;
   configFile: string;
   base: string;
+  /** The mirror `start` started last. */
+  child?: ServeChild;
+  /** Stops the mirror (unless it is already gone) and the upstream, and removes the data directory. */
+  close(): Promise<void>;
 }
 
 async function world(): Promise<World> {
@@ -36,7 +40,16 @@ async function world(): Promise<World> {
   const dataDir = await makeDataDir();
   const port = await freePort();
   await writeFile(join(dataDir, 'upstream.asc'), key.armoredPublic);
-  return { upstream, key, dataDir, port, configFile: join(dataDir, 'config.yaml'), base: `http://127.0.0.1:${port}/files` };
+  const w: World = {
+    upstream, key, dataDir, port, configFile: join(dataDir, 'config.yaml'), base: `http://127.0.0.1:${port}/files`,
+    async close() {
+      const child = w.child?.process;
+      if (child && child.exitCode === null && child.signalCode === null) await w.child!.stop();
+      await upstream.stop();
+      await removeDir(dataDir);
+    },
+  };
+  return w;
 }
 
 async function start(w: World, trust: Record<string, unknown>, extra: { metadataTtl?: string } = {}): Promise<ServeChild> {
@@ -49,6 +62,7 @@ async function start(w: World, trust: Record<string, unknown>, extra: { metadata
   const child = await startServeChild(w.configFile, w.port);
   // /-/health answers once the first worker listens; the primary says so when all of them do.
   await waitFor(async () => child.log().includes('"msg":"countersign listening"'), 15_000);
+  w.child = child;
   return child;
 }
 
@@ -117,11 +131,8 @@ test('workers serve warm hits from the store; the primary fetches, verifies and 
     assert.ok(fromWorkers.hits >= 20, `the workers answered the warm hits themselves (${fromWorkers.hits} access lines)`);
     assert.equal(fromWorkers.pids.size, 2, 'both workers took connections');
     assert.ok(workerRequestLines(child.log(), '/files/a.txt.asc').hits >= 15, 'the stored signature served by the workers themselves');
-    child = undefined;
   } finally {
-    await child?.stop();
-    await w.upstream.stop();
-    await removeDir(w.dataDir);
+    await w.close();
   }
 });
 
@@ -155,9 +166,7 @@ test('workers: trust changed while stopped → no process serves the copy verifi
       assert.equal(await r.text(), 'alpha');
     }
   } finally {
-    await child?.stop();
-    await w.upstream.stop();
-    await removeDir(w.dataDir);
+    await w.close();
   }
 });
 
@@ -184,9 +193,7 @@ test('workers see what the primary stores after they started: a revalidated muta
     const after = workerRequestLines(child.log(), '/files/SHA256SUMS-index').hits;
     assert.equal(after - before, 20, 'by the workers themselves, not forwarded to the primary');
   } finally {
-    await child?.stop();
-    await w.upstream.stop();
-    await removeDir(w.dataDir);
+    await w.close();
   }
 });
 
@@ -211,11 +218,8 @@ test('workers: a killed worker is replaced while the other serves; a killed prim
     const workers = childrenOf(primary);
     child.process.kill('SIGKILL');
     await waitFor(async () => workers.every((pid) => !alive(pid)), 15_000);
-    child = undefined;
   } finally {
-    await child?.stop();
-    await w.upstream.stop();
-    await removeDir(w.dataDir);
+    await w.close();
   }
 });
 

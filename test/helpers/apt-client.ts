@@ -4,7 +4,8 @@
  * so both are pointed at empty private files or /etc/apt/apt.conf.d would leak in. Lists,
  * cache, status, sources and trusted keys all live in a temp directory.
  */
-import { execFile } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,4 +112,20 @@ export async function makeAptEnv(): Promise<AptEnv> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Whether the tools the apt tests drive are installed (scripts/install-test-tools.sh installs them). */
+export const APT_TOOLS_MISSING: string | false = ['apt-get', 'apt-ftparchive', 'dpkg-deb', 'gpg'].every((tool) => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}) ? false : 'apt-get, apt-ftparchive, dpkg-deb or gpg is missing (scripts/install-test-tools.sh)';
+
+/** An apt run that succeeded without a warning or error line. */
+export function assertAptOk(r: AptRun, what: string): void {
+  assert.equal(r.code, 0, `${what} failed (${r.code}):\n${r.stderr}\n${r.stdout}`);
+  assert.doesNotMatch(r.stderr, /^(W|E):/m, `${what} warned:\n${r.stderr}`);
 }
