@@ -10,7 +10,6 @@
  *   install is printed, which other load on a shared machine disturbs far less.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,25 +19,12 @@ import { startMirrorProcess, type MirrorTarget } from './anchors/mirror-process.
 import { isSkipped, peakOf, type Target } from './anchors/target.js';
 import { startVerdaccio } from './anchors/verdaccio.js';
 import { pinSelf, unpinSelf } from './load-child.js';
+import { cpuMs } from './anchors/process-memory.js';
 
 const PACKAGES = Number(process.env.BENCH_NPM_CI_PACKAGES ?? 300);
 const WARM_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 interface Timing { label: string; ms: number; cpuMs?: number }
-
-/** User + system CPU time so far (Linux /proc) of a server's processes (the mirror and its workers), in ms. */
-function cpuMs(server: { pids: number[] }): number {
-  let total = 0;
-  for (const pid of server.pids) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) * 10;
-    } catch {
-      // Gone (a replaced worker): its time is no longer counted either way.
-    }
-  }
-  return total;
-}
 
 export async function npmCiLockfile(): Promise<void> {
   unpinSelf();

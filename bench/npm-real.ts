@@ -8,7 +8,6 @@
  *   rounds alternate (each cold round on a fresh mirror), so load on a shared machine hits both.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import { runNpm, withSlash } from '../test/helpers/npm-client.js';
 import { startMirrorProcess, type MirrorTarget } from './anchors/mirror-process.js';
 import { peakOf } from './anchors/target.js';
 import { pinSelf, unpinSelf } from './load-child.js';
+import { cpuMs } from './anchors/process-memory.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TREE = { express: '^4', typescript: '^5', eslint: '^8', jest: '^29', axios: '^1', '@babel/core': '^7', lodash: '^4' };
@@ -76,20 +76,6 @@ export async function npmReal(): Promise<void> {
     await rm(work, { recursive: true, force: true });
     pinSelf();
   }
-}
-
-/** User + system CPU time so far (Linux /proc) of a server's processes (the mirror and its workers), in ms. */
-function cpuMs(server: { pids: number[] }): number {
-  let total = 0;
-  for (const pid of server.pids) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) * 10;
-    } catch {
-      // Gone (a replaced worker): its time is no longer counted either way.
-    }
-  }
-  return total;
 }
 
 async function project(work: string, name: string, pkg: object, lockfile: string | undefined): Promise<string> {

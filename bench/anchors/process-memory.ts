@@ -25,3 +25,17 @@ export function childPids(pid: number): number[] {
     return [];
   }
 }
+
+/** User + system CPU time so far (Linux /proc) of a server's processes (the mirror and its workers), in ms. */
+export function cpuMs(server: { pids: number[] }): number {
+  let total = 0;
+  for (const pid of server.pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      // Gone (a replaced worker): its time is no longer counted either way.
+    }
+  }
+  return total;
+}
