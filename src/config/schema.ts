@@ -116,7 +116,7 @@ export const configSchema = z.strictObject({
       maxHeadersCount: z.number().int().positive().max(2000).default(100),
       maxHeaderSize: byteSize.default(16 * 1024),
       /**
-       * Processes serving the HTTP port: `auto` is one per core. With more than one, workers answer
+       * Processes serving the HTTP port: `auto` is one per core, at most 8. With more than one, workers answer
        * warm hits from the store and a primary process does all fetching, verifying, signing and
        * writing (see src/server/cluster.ts); the connection limits apply per worker.
        */

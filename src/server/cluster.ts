@@ -26,8 +26,15 @@ const QUICK_DEATH_MS = 10_000;
 type ToWorker = { type: 'metrics'; id: number } | { type: 'shutdown' };
 type FromWorker = { type: 'metrics'; id: number; metrics: WorkerMetrics };
 
+/**
+ * `auto`: one worker per core, at most this many. A worker is a whole node process (~200 MB), and
+ * a few of them already serve more warm hits than one network link carries; more is for an operator
+ * to ask for by number.
+ */
+const AUTO_WORKERS_MAX = 8;
+
 export function workerCount(setting: Config['listen']['workers']): number {
-  return setting === 'auto' ? availableParallelism() : setting;
+  return setting === 'auto' ? Math.min(availableParallelism(), AUTO_WORKERS_MAX) : setting;
 }
 
 /** What a worker was started with, or undefined in the primary or a single process. */
