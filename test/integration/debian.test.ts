@@ -12,6 +12,7 @@ import { parseRelease } from '../../src/formats/debian/release-file.js';
 import { parseReleaseDate } from '../../src/formats/debian/release-date.js';
 import { DebianFixture, gpgv, makeGpgKey, PDIFF_PATCH, sha256, type GpgKey, type SuiteSpec } from '../helpers/debian-fixture.js';
 import { startFixtureUpstream, type FixtureUpstream } from '../helpers/fixture-upstream.js';
+import { waitFor } from '../helpers/fault-serve.js';
 import { makeDataDir, removeDir, startMirror, type RunningMirror } from '../helpers/mirror-harness.js';
 
 // Entries expire only when a test advances the mirror's clock past this (mirror.advanceClock), never by
@@ -219,7 +220,7 @@ describe('debian repository', () => {
     const res = await get('/deb/dists/stable-updates/main/binary-amd64/Packages.xz');
     assert.equal(res.status, 502);
     assert.equal((JSON.parse(res.body.toString()) as { code: string }).code, 'DIGEST_MISMATCH');
-    assert.equal(await tempFiles(), 0);
+    await waitFor(async () => (await tempFiles()) === 0, 5000); // a followed download's temp file goes once its flight ends
     upstream.clearModes();
     assert.equal((await get('/deb/pool/updates/main/h/hello/hello_1.1_all.deb')).status, 502, 'nothing vouched for its packages');
     assert.equal((await get('/deb/dists/stable-updates/main/binary-amd64/Packages.xz')).status, 200);
@@ -235,7 +236,7 @@ describe('debian repository', () => {
     assert.equal(body.object, 'pool/updates/main/h/hello/hello_1.1_all.deb');
     assert.equal(mirror.app.store.index.getObject('deb', 'pool/updates/main/h/hello/hello_1.1_all.deb'), undefined);
     assert.equal(mirror.app.store.index.referencedBlobs().size, before);
-    assert.equal(await tempFiles(), 0);
+    await waitFor(async () => (await tempFiles()) === 0, 5000); // a followed download's temp file goes once its flight ends
     upstream.clearModes();
     assert.equal((await get('/deb/pool/updates/main/h/hello/hello_1.1_all.deb')).status, 200);
   });
@@ -366,7 +367,7 @@ describe('debian repository', () => {
     assert.equal(truncated.status, 502);
     assert.equal((JSON.parse(truncated.body.toString()) as { code: string }).code, 'UPSTREAM_TRUNCATED');
     assert.equal(mirror.app.store.index.getObject('deb', 'pool/main/w/world/world_1.0_all.deb'), undefined);
-    assert.equal(await tempFiles(), 0);
+    await waitFor(async () => (await tempFiles()) === 0, 5000); // a followed download's temp file goes once its flight ends
     upstream.clearModes();
   });
 

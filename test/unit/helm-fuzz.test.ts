@@ -88,3 +88,14 @@ test('provenance: any bytes are refused with a reason, never thrown', async () =
     if (r?.ok) assert.ok(bytes.toString('utf8').includes(`demo-1.0.0.tgz: sha256:${'ab'.repeat(32)}`));
   }, { runs: 150 });
 });
+
+test('index.yaml: a control character or a tagged URL (a served URL ran into its tag) is refused with IndexYamlError', () => {
+  // Found by the fuzzer above (seed -441287040): the parser's ranges and the text disagreed.
+  const text = 'apiVersion: v1\nentries:\n  a-b1: [{name: n, version: 1.0, urls: [!!s\u0000r t.tgz, &anc a.tgz]}]\n';
+  assert.throws(() => parseIndexYaml(Buffer.from(text), base), (err: unknown) => err instanceof IndexYamlError && /U\+0000/.test(err.message));
+  // A tagged URL, or an empty one at the end of the text, is refused too: the rewrite by range would run into the tag.
+  assert.throws(() => parseIndexYaml(Buffer.from(text.replace('\u0000', 't')), base), (err: unknown) => err instanceof IndexYamlError && /tagged or empty/.test(err.message));
+  assert.throws(() => parseIndexYaml(Buffer.from('apiVersion: v1\nentries:\n  x:\n  - name: n\n    urls:\n    - !!s'), base), IndexYamlError);
+  // Control: tab, LF and CR are allowed, and the same index with plain URLs parses.
+  assert.equal(parseIndexYaml(Buffer.from(text.replace('!!s\u0000r t.tgz', 't.tgz').replace('\n', '\r\n')), base).urls.length, 2);
+});

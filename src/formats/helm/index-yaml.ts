@@ -53,6 +53,11 @@ export function parseIndexYaml(bytes: Buffer, base: URL): ParsedIndex {
   } catch {
     throw new IndexYamlError('index.yaml is not valid UTF-8');
   }
+  // YAML allows no C0 control but tab, LF and CR (YAML 1.2 §5.1). The parser tolerates them, and
+  // its source ranges then disagree with the text (a NUL inside a tag), which the rewrite of URLs
+  // by range relies on: refused instead.
+  const control = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.exec(text);
+  if (control) throw new IndexYamlError(`index.yaml holds the control character U+${control[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()} at offset ${control.index}`);
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) throw new IndexYamlError(`index.yaml is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
   checkAliases(doc);
@@ -103,6 +108,9 @@ function chartOf(name: string, item: YAMLMap, base: URL, spans: UrlSpan[]): Inde
   if (urls !== undefined && urls !== null && !isSeq(urls)) throw new IndexYamlError(`index.yaml: "urls" of ${name} ${version} is not a list`);
   for (const u of isSeq(urls) ? urls.items : []) {
     if (!isScalar(u) || typeof u.value !== 'string' || !u.range) throw new IndexYamlError(`index.yaml: a URL of ${name} ${version} is not a string`);
+    // URLs are rewritten by their source range: a tag or an empty plain scalar would make the
+    // rewritten text run into the tag before it (`!!s` + URL). Real indexes carry neither.
+    if (u.tag !== undefined || u.range[0] === u.range[1]) throw new IndexYamlError(`index.yaml: a URL of ${name} ${version} is tagged or empty`);
     const path = chartPathOf(u.value, base);
     spans.push({ start: u.range[0], end: u.range[1], ...(path !== undefined ? { path } : { outside: lastSegment(u.value) }) });
     if (path !== undefined) paths.push(path);
