@@ -294,6 +294,10 @@ export class MirrorRepository {
         result = await upstream.fetch({ ...request, path: fallback }, () => blobs.createTemp());
       }
     } catch (err) {
+      // The download failed (every attempt): from now on nobody joins this flight or follows its
+      // aborted download, so a client retrying once its stream was cut starts afresh.
+      this.#flights.release(path);
+      this.#downloads.ended(path);
       await prerequisites; // Their failure comes first, as if they had been fetched first.
       throw err;
     }
