@@ -116,7 +116,8 @@ export async function npmCiLockfile(): Promise<void> {
   }
 }
 
-async function project(work: string, name: string, pkg: object, lockfile: string | undefined): Promise<string> {
+/** A project directory for one install: package.json and, when given, its lockfile. */
+export async function project(work: string, name: string, pkg: object, lockfile: string | undefined): Promise<string> {
   const dir = await mkdtemp(join(work, `${name}-`));
   await writeFile(join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
   if (lockfile !== undefined) await writeFile(join(dir, 'package-lock.json'), lockfile);

@@ -8,7 +8,7 @@
  *   rounds alternate (each cold round on a fresh mirror), so load on a shared machine hits both.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runNpm, withSlash } from '../test/helpers/npm-client.js';
@@ -16,6 +16,7 @@ import { startMirrorProcess, type MirrorTarget } from './anchors/mirror-process.
 import { peakOf } from './anchors/target.js';
 import { pinSelf, unpinSelf } from './load-child.js';
 import { cpuMs } from './anchors/process-memory.js';
+import { project } from './npm-ci-lockfile.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TREE = { express: '^4', typescript: '^5', eslint: '^8', jest: '^29', axios: '^1', '@babel/core': '^7', lodash: '^4' };
@@ -78,9 +79,3 @@ export async function npmReal(): Promise<void> {
   }
 }
 
-async function project(work: string, name: string, pkg: object, lockfile: string | undefined): Promise<string> {
-  const dir = await mkdtemp(join(work, `${name}-`));
-  await writeFile(join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
-  if (lockfile !== undefined) await writeFile(join(dir, 'package-lock.json'), lockfile);
-  return dir;
-}

@@ -18,6 +18,18 @@ import { configText, freePort, makeDataDir, removeDir } from '../helpers/mirror-
 import { publishRaw, sha256 } from '../helpers/raw-fixture.js';
 import { makeUpstreamPgpKey, type UpstreamPgpKey } from '../helpers/upstream-openpgp.js';
 
+/** A test with its own upstream, data directory and mirror, all torn down after it. */
+function workersTest(name: string, body: (w: World) => Promise<void>): void {
+  test(name, { timeout: 120_000 }, async () => {
+    const w = await world();
+    try {
+      await body(w);
+    } finally {
+      await w.close();
+    }
+  });
+}
+
 /** The access log is written in blocks at least once a second. */
 const LOG_FLUSHED_MS = 1500;
 
@@ -80,147 +92,127 @@ function workerRequestLines(log: string, url = '/files/a.txt'): { hits: number; 
   return { hits, pids };
 }
 
-test('workers serve warm hits from the store; the primary fetches, verifies and stores; /-/metrics sums them', { timeout: 120_000 }, async () => {
-  const w = await world();
+workersTest('workers serve warm hits from the store; the primary fetches, verifies and stores; /-/metrics sums them', async (w) => {
   let child: ServeChild | undefined;
-  try {
-    await publishRaw(w.upstream, w.key, '/a.txt', 'alpha');
-    child = await start(w, { keyring: 'upstream.asc', checksums: 'sha256' });
+  await publishRaw(w.upstream, w.key, '/a.txt', 'alpha');
+  child = await start(w, { keyring: 'upstream.asc', checksums: 'sha256' });
 
-    const cold = await fetch(`${w.base}/a.txt`);
-    assert.equal(cold.status, 200);
-    assert.equal(await cold.text(), 'alpha');
-    assert.equal(cold.headers.get('x-cache'), 'MISS');
-    assert.match(cold.headers.get('x-countersign-verification') ?? '', /^verified/);
-    const upstreamAfterCold = w.upstream.requests('/a.txt');
+  const cold = await fetch(`${w.base}/a.txt`);
+  assert.equal(cold.status, 200);
+  assert.equal(await cold.text(), 'alpha');
+  assert.equal(cold.headers.get('x-cache'), 'MISS');
+  assert.match(cold.headers.get('x-countersign-verification') ?? '', /^verified/);
+  const upstreamAfterCold = w.upstream.requests('/a.txt');
 
-    // Fresh connections, so the cluster spreads them over both workers.
-    const warm = await Promise.all(Array.from({ length: 40 }, () => fetch(`${w.base}/a.txt`, { headers: { connection: 'close' } })));
-    for (const r of warm) {
-      assert.equal(r.status, 200);
-      assert.equal(r.headers.get('x-cache'), 'HIT');
-      assert.equal(r.headers.get('x-content-sha256'), sha256('alpha'));
-      assert.equal(await r.text(), 'alpha');
-    }
-    assert.equal(w.upstream.requests('/a.txt'), upstreamAfterCold, 'warm hits never reach the upstream');
+  // Fresh connections, so the cluster spreads them over both workers.
+  const warm = await Promise.all(Array.from({ length: 40 }, () => fetch(`${w.base}/a.txt`, { headers: { connection: 'close' } })));
+  for (const r of warm) {
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('x-cache'), 'HIT');
+    assert.equal(r.headers.get('x-content-sha256'), sha256('alpha'));
+    assert.equal(await r.text(), 'alpha');
+  }
+  assert.equal(w.upstream.requests('/a.txt'), upstreamAfterCold, 'warm hits never reach the upstream');
 
-    // Concurrent cold requests over both workers: one flight in the primary, one upstream request.
-    await publishRaw(w.upstream, w.key, '/b.txt', 'bravo'.repeat(1000));
-    w.upstream.setMode('/b.txt', { trickleMs: 5, chunkBytes: 512 });
-    const many = await Promise.all(Array.from({ length: 60 }, () => fetch(`${w.base}/b.txt`, { headers: { connection: 'close' } }).then(async (r) => ({ status: r.status, body: await r.text() }))));
-    for (const r of many) assert.deepEqual(r, { status: 200, body: 'bravo'.repeat(1000) });
-    assert.equal(w.upstream.requests('/b.txt'), 1, 'one upstream request for 60 concurrent cold requests');
+  // Concurrent cold requests over both workers: one flight in the primary, one upstream request.
+  await publishRaw(w.upstream, w.key, '/b.txt', 'bravo'.repeat(1000));
+  w.upstream.setMode('/b.txt', { trickleMs: 5, chunkBytes: 512 });
+  const many = await Promise.all(Array.from({ length: 60 }, () => fetch(`${w.base}/b.txt`, { headers: { connection: 'close' } }).then(async (r) => ({ status: r.status, body: await r.text() }))));
+  for (const r of many) assert.deepEqual(r, { status: 200, body: 'bravo'.repeat(1000) });
+  assert.equal(w.upstream.requests('/b.txt'), 1, 'one upstream request for 60 concurrent cold requests');
 
-    // The org's signature: made and stored by the primary, then found by the workers, which hold no private key.
-    const signed = await fetch(`${w.base}/a.txt.asc`);
-    assert.equal(signed.status, 200);
-    const signature = await signed.text();
-    assert.match(signature, /BEGIN PGP SIGNATURE/);
-    const again = await Promise.all(Array.from({ length: 20 }, () => fetch(`${w.base}/a.txt.asc`, { headers: { connection: 'close' } }).then((r) => r.text())));
-    for (const text of again) assert.equal(text, signature);
+  // The org's signature: made and stored by the primary, then found by the workers, which hold no private key.
+  const signed = await fetch(`${w.base}/a.txt.asc`);
+  assert.equal(signed.status, 200);
+  const signature = await signed.text();
+  assert.match(signature, /BEGIN PGP SIGNATURE/);
+  const again = await Promise.all(Array.from({ length: 20 }, () => fetch(`${w.base}/a.txt.asc`, { headers: { connection: 'close' } }).then((r) => r.text())));
+  for (const text of again) assert.equal(text, signature);
 
-    const metrics = await (await fetch(`http://127.0.0.1:${w.port}/-/metrics`)).text();
-    const hits = /countersign_cache_results_total\{repository="files",result="hit"\} (\d+)/.exec(metrics);
-    assert.ok(hits && Number(hits[1]) >= 40, `metrics sum the workers' hits: ${hits?.[0]}`);
-    const served = /countersign_http_requests_total\{repository="files",format="raw",status="200"\} (\d+)/.exec(metrics);
-    assert.ok(served && Number(served[1]) >= 101, `every request counted once: ${served?.[0]}`);
+  const metrics = await (await fetch(`http://127.0.0.1:${w.port}/-/metrics`)).text();
+  const hits = /countersign_cache_results_total\{repository="files",result="hit"\} (\d+)/.exec(metrics);
+  assert.ok(hits && Number(hits[1]) >= 40, `metrics sum the workers' hits: ${hits?.[0]}`);
+  const served = /countersign_http_requests_total\{repository="files",format="raw",status="200"\} (\d+)/.exec(metrics);
+  assert.ok(served && Number(served[1]) >= 101, `every request counted once: ${served?.[0]}`);
 
-    assert.equal(await child.stop(), 0, 'a graceful shutdown of primary and workers exits 0');
-    // Written by now: each worker flushes its log before it exits.
-    const fromWorkers = workerRequestLines(child.log());
-    assert.ok(fromWorkers.hits >= 20, `the workers answered the warm hits themselves (${fromWorkers.hits} access lines)`);
-    assert.equal(fromWorkers.pids.size, 2, 'both workers took connections');
-    assert.ok(workerRequestLines(child.log(), '/files/a.txt.asc').hits >= 15, 'the stored signature served by the workers themselves');
-  } finally {
-    await w.close();
+  assert.equal(await child.stop(), 0, 'a graceful shutdown of primary and workers exits 0');
+  // Written by now: each worker flushes its log before it exits.
+  const fromWorkers = workerRequestLines(child.log());
+  assert.ok(fromWorkers.hits >= 20, `the workers answered the warm hits themselves (${fromWorkers.hits} access lines)`);
+  assert.equal(fromWorkers.pids.size, 2, 'both workers took connections');
+  assert.ok(workerRequestLines(child.log(), '/files/a.txt.asc').hits >= 15, 'the stored signature served by the workers themselves');
+});
+
+workersTest('workers: trust changed while stopped → no process serves the copy verified under the old trust', async (w) => {
+  let child: ServeChild | undefined;
+  await publishRaw(w.upstream, w.key, '/a.txt', 'alpha');
+  child = await start(w, { keyring: 'upstream.asc', checksums: 'sha256' });
+  assert.equal((await fetch(`${w.base}/a.txt`)).status, 200);
+  assert.equal((await fetch(`${w.base}/a.txt`)).headers.get('x-cache'), 'HIT');
+  await child.stop();
+
+  // The operator now trusts another key only: the stored copy's signature is by the old one.
+  const other = await makeUpstreamPgpKey();
+  await writeFile(join(w.dataDir, 'upstream.asc'), other.armoredPublic);
+  child = await start(w, { keyring: 'upstream.asc', checksums: 'sha256' });
+  const refused = await Promise.all(Array.from({ length: 10 }, () => fetch(`${w.base}/a.txt`, { headers: { connection: 'close' } })));
+  for (const r of refused) {
+    assert.equal(r.status, 502, 'refused by whichever process took the connection');
+    assert.equal((await r.json() as { code: string }).code, 'VERIFICATION_FAILED');
+  }
+
+  // Positive control: the upstream re-signs with the key now trusted; every process serves it.
+  await publishRaw(w.upstream, other, '/a.txt', 'alpha');
+  const ok = await fetch(`${w.base}/a.txt`);
+  assert.equal(ok.status, 200);
+  const warm = await Promise.all(Array.from({ length: 10 }, () => fetch(`${w.base}/a.txt`, { headers: { connection: 'close' } })));
+  for (const r of warm) {
+    assert.equal(r.status, 200);
+    assert.equal(await r.text(), 'alpha');
   }
 });
 
-test('workers: trust changed while stopped → no process serves the copy verified under the old trust', { timeout: 120_000 }, async () => {
-  const w = await world();
+workersTest('workers see what the primary stores after they started: a revalidated mutable object is a hit again', async (w) => {
   let child: ServeChild | undefined;
-  try {
-    await publishRaw(w.upstream, w.key, '/a.txt', 'alpha');
-    child = await start(w, { keyring: 'upstream.asc', checksums: 'sha256' });
-    assert.equal((await fetch(`${w.base}/a.txt`)).status, 200);
-    assert.equal((await fetch(`${w.base}/a.txt`)).headers.get('x-cache'), 'HIT');
-    await child.stop();
-
-    // The operator now trusts another key only: the stored copy's signature is by the old one.
-    const other = await makeUpstreamPgpKey();
-    await writeFile(join(w.dataDir, 'upstream.asc'), other.armoredPublic);
-    child = await start(w, { keyring: 'upstream.asc', checksums: 'sha256' });
-    const refused = await Promise.all(Array.from({ length: 10 }, () => fetch(`${w.base}/a.txt`, { headers: { connection: 'close' } })));
-    for (const r of refused) {
-      assert.equal(r.status, 502, 'refused by whichever process took the connection');
-      assert.equal((await r.json() as { code: string }).code, 'VERIFICATION_FAILED');
-    }
-
-    // Positive control: the upstream re-signs with the key now trusted; every process serves it.
-    await publishRaw(w.upstream, other, '/a.txt', 'alpha');
-    const ok = await fetch(`${w.base}/a.txt`);
-    assert.equal(ok.status, 200);
-    const warm = await Promise.all(Array.from({ length: 10 }, () => fetch(`${w.base}/a.txt`, { headers: { connection: 'close' } })));
-    for (const r of warm) {
-      assert.equal(r.status, 200);
-      assert.equal(await r.text(), 'alpha');
-    }
-  } finally {
-    await w.close();
-  }
+  await publishRaw(w.upstream, w.key, '/SHA256SUMS-index', 'v1');
+  child = await start(w, { keyring: 'upstream.asc', checksums: 'sha256' }, { metadataTtl: '3s' });
+  assert.equal(await (await fetch(`${w.base}/SHA256SUMS-index`)).text(), 'v1');
+  await publishRaw(w.upstream, w.key, '/SHA256SUMS-index', 'v2');
+  await sleep(3200);
+  // The TTL ran out: the first request after it goes through the primary, which fetches v2 …
+  const next = await fetch(`${w.base}/SHA256SUMS-index`);
+  assert.equal(await next.text(), 'v2');
+  const upstreamCount = w.upstream.requests('/SHA256SUMS-index');
+  // … and every worker now reads the new row (their cached rows are dropped when the database changes).
+  await sleep(LOG_FLUSHED_MS);
+  const before = workerRequestLines(child.log(), '/files/SHA256SUMS-index').hits;
+  const warm = await Promise.all(Array.from({ length: 20 }, () => fetch(`${w.base}/SHA256SUMS-index`, { headers: { connection: 'close' } })));
+  for (const r of warm) assert.equal(await r.text(), 'v2');
+  assert.equal(w.upstream.requests('/SHA256SUMS-index'), upstreamCount, 'served from the store');
+  await sleep(LOG_FLUSHED_MS);
+  const after = workerRequestLines(child.log(), '/files/SHA256SUMS-index').hits;
+  assert.equal(after - before, 20, 'by the workers themselves, not forwarded to the primary');
 });
 
-test('workers see what the primary stores after they started: a revalidated mutable object is a hit again', { timeout: 120_000 }, async () => {
-  const w = await world();
+workersTest('workers: a killed worker is replaced while the other serves; a killed primary takes its workers with it', async (w) => {
   let child: ServeChild | undefined;
-  try {
-    await publishRaw(w.upstream, w.key, '/SHA256SUMS-index', 'v1');
-    child = await start(w, { keyring: 'upstream.asc', checksums: 'sha256' }, { metadataTtl: '3s' });
-    assert.equal(await (await fetch(`${w.base}/SHA256SUMS-index`)).text(), 'v1');
-    await publishRaw(w.upstream, w.key, '/SHA256SUMS-index', 'v2');
-    await sleep(3200);
-    // The TTL ran out: the first request after it goes through the primary, which fetches v2 …
-    const next = await fetch(`${w.base}/SHA256SUMS-index`);
-    assert.equal(await next.text(), 'v2');
-    const upstreamCount = w.upstream.requests('/SHA256SUMS-index');
-    // … and every worker now reads the new row (their cached rows are dropped when the database changes).
-    await sleep(LOG_FLUSHED_MS);
-    const before = workerRequestLines(child.log(), '/files/SHA256SUMS-index').hits;
-    const warm = await Promise.all(Array.from({ length: 20 }, () => fetch(`${w.base}/SHA256SUMS-index`, { headers: { connection: 'close' } })));
-    for (const r of warm) assert.equal(await r.text(), 'v2');
-    assert.equal(w.upstream.requests('/SHA256SUMS-index'), upstreamCount, 'served from the store');
-    await sleep(LOG_FLUSHED_MS);
-    const after = workerRequestLines(child.log(), '/files/SHA256SUMS-index').hits;
-    assert.equal(after - before, 20, 'by the workers themselves, not forwarded to the primary');
-  } finally {
-    await w.close();
-  }
-});
+  await publishRaw(w.upstream, w.key, '/a.txt', 'alpha');
+  child = await start(w, { keyring: 'upstream.asc', checksums: 'sha256' });
+  assert.equal((await fetch(`${w.base}/a.txt`)).status, 200);
+  const primary = child.process.pid!;
+  const [first, second] = childrenOf(primary);
+  assert.ok(first && second, 'two workers');
 
-test('workers: a killed worker is replaced while the other serves; a killed primary takes its workers with it', { timeout: 120_000 }, async () => {
-  const w = await world();
-  let child: ServeChild | undefined;
-  try {
-    await publishRaw(w.upstream, w.key, '/a.txt', 'alpha');
-    child = await start(w, { keyring: 'upstream.asc', checksums: 'sha256' });
-    assert.equal((await fetch(`${w.base}/a.txt`)).status, 200);
-    const primary = child.process.pid!;
-    const [first, second] = childrenOf(primary);
-    assert.ok(first && second, 'two workers');
+  process.kill(first, 'SIGKILL');
+  // Once the primary has seen it die, every request is answered by the other worker meanwhile.
+  await waitFor(async () => !childrenOf(primary).includes(first), 15_000);
+  for (let i = 0; i < 20; i++) assert.equal(await (await fetch(`${w.base}/a.txt`, { headers: { connection: 'close' } })).text(), 'alpha');
+  await waitFor(async () => childrenOf(primary).length === 2 && !childrenOf(primary).includes(first), 15_000);
+  assert.equal(await (await fetch(`${w.base}/a.txt`)).text(), 'alpha', 'served with the replacement worker');
 
-    process.kill(first, 'SIGKILL');
-    // Once the primary has seen it die, every request is answered by the other worker meanwhile.
-    await waitFor(async () => !childrenOf(primary).includes(first), 15_000);
-    for (let i = 0; i < 20; i++) assert.equal(await (await fetch(`${w.base}/a.txt`, { headers: { connection: 'close' } })).text(), 'alpha');
-    await waitFor(async () => childrenOf(primary).length === 2 && !childrenOf(primary).includes(first), 15_000);
-    assert.equal(await (await fetch(`${w.base}/a.txt`)).text(), 'alpha', 'served with the replacement worker');
-
-    const workers = childrenOf(primary);
-    child.process.kill('SIGKILL');
-    await waitFor(async () => workers.every((pid) => !alive(pid)), 15_000);
-  } finally {
-    await w.close();
-  }
+  const workers = childrenOf(primary);
+  child.process.kill('SIGKILL');
+  await waitFor(async () => workers.every((pid) => !alive(pid)), 15_000);
 });
 
 function childrenOf(pid: number): number[] {
